@@ -1,0 +1,226 @@
+"""Load an Intercom workspace into a dlt destination (DuckDB `intercom.duckdb` by default).
+
+    python pipelines/intercom_pipeline.py --demo          # no token: a simulated workspace, loaded for real
+    python pipelines/intercom_pipeline.py                 # token from SOURCES__INTERCOM__ACCESS_TOKEN
+    python pipelines/intercom_pipeline.py --resources contacts,conversations --start-date 2024-01-01
+
+Configuration and auth problems end with a one-line cause and a non-zero exit status before any pipeline
+state is written: the token is checked with GET /me first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import dlt
+from dlt.common.configuration.exceptions import ConfigFieldMissingException
+from dlt.sources import DltSource
+
+if __package__ in (None, ""):  # run as a script: make the repository root importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from sources.intercom import (  # noqa: E402
+    AuthenticationError,
+    ConfigurationError,
+    IntercomError,
+    intercom_source,
+    make_client,
+)
+
+PIPELINE_NAME = "intercom"
+DEFAULT_DATASET = "intercom_data"
+"""Differs from the database file's name: DuckDB 2 rejects `intercom.duckdb` holding a schema `intercom`."""
+DEMO_DATASET = "intercom_demo"
+DEMO_TOKEN = "demo-token"
+DEMO_WORKSPACE = {"seed": 1, "contacts": 2000, "companies": 200, "conversations": 600, "tickets": 100}
+
+EXIT_FAILED, EXIT_CONFIG, EXIT_AUTH = 1, 2, 3
+
+logger = logging.getLogger("intercom_pipeline")
+
+
+@dataclass
+class RunResult:
+    pipeline: dlt.Pipeline
+    row_counts: dict[str, int]
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description="Load an Intercom workspace with dlt.")
+    parser.add_argument("--resources", help="comma-separated resource names (default: all selected)")
+    parser.add_argument("--start-date", help="load objects updated at or after this ISO-8601 instant")
+    parser.add_argument("--end-date", help="with --start-date: a bounded backfill up to this instant")
+    parser.add_argument("--destination", default="duckdb", help="any dlt destination (default: duckdb)")
+    parser.add_argument("--duckdb-file", default="intercom.duckdb", help="database file for duckdb")
+    parser.add_argument("--dataset", help=f"dataset/schema name (default: {DEFAULT_DATASET})")
+    parser.add_argument("--full-refresh", action="store_true", help="drop tables and state, reload all")
+    parser.add_argument("--progress", action="store_true", help="log progress while loading")
+    parser.add_argument("--region", help="us, eu or au (default: config or us)")
+    parser.add_argument("--base-url", help="override the API root (proxies, the simulator)")
+    parser.add_argument("--max-workers", type=int, help="concurrent per-record fetches")
+    parser.add_argument("--pipelines-dir", help="where dlt keeps pipeline state (default: dlt's)")
+    parser.add_argument("--pipeline-name", default=None, help=f"default: {PIPELINE_NAME}")
+    parser.add_argument("--demo", action="store_true", help="load a simulated workspace, no token needed")
+    return parser.parse_args(argv)
+
+
+def source_options(args: argparse.Namespace, access_token: str, base_url: str | None) -> dict[str, Any]:
+    options: dict[str, Any] = {"access_token": access_token, "start_date": args.start_date}
+    options["end_date"] = args.end_date
+    if args.region:
+        options["region"] = args.region
+    if base_url:
+        options["base_url"] = base_url
+    if args.max_workers:
+        options["max_workers"] = args.max_workers
+    return options
+
+
+def build_source(args: argparse.Namespace, access_token: str, base_url: str | None) -> DltSource:
+    """The source with the requested resources selected; bad input raises ConfigurationError."""
+    if args.end_date and not args.start_date:
+        raise ConfigurationError("--end-date needs --start-date: a bounded backfill has two ends.")
+    source = intercom_source(**source_options(args, access_token, base_url))
+    if args.resources:
+        wanted = [name.strip() for name in args.resources.split(",") if name.strip()]
+        unknown = sorted(set(wanted) - set(source.resources))
+        if unknown or not wanted:
+            raise ConfigurationError(
+                f"Unknown resource(s) {', '.join(unknown) or '(none given)'}; choose from:"
+                f" {', '.join(source.resources)}"
+            )
+        source = source.with_resources(*wanted)
+    return source
+
+
+def check_token(source_kwargs: dict[str, Any]) -> None:
+    """GET /me with the run's settings: a wrong token or region fails here, before any state exists."""
+    keys = ("access_token", "region", "base_url", "max_workers")
+    client = make_client(**{key: source_kwargs[key] for key in keys if key in source_kwargs})
+    try:
+        client.me()
+    finally:
+        client.close()
+
+
+def resolve_access_token() -> str:
+    token = dlt.secrets.get("sources.intercom.access_token")
+    if not token:
+        raise ConfigurationError(
+            "No Intercom access token: set SOURCES__INTERCOM__ACCESS_TOKEN or access_token under"
+            " [sources.intercom] in .dlt/secrets.toml, or try --demo."
+        )
+    return str(token)
+
+
+def make_pipeline(args: argparse.Namespace, dataset: str, pipelines_dir: str | None) -> dlt.Pipeline:
+    destination: Any = args.destination
+    if args.destination == "duckdb":
+        destination = dlt.destinations.duckdb(args.duckdb_file)
+    progress: dict[str, Any] = {"progress": "log"} if args.progress else {}
+    return dlt.pipeline(
+        pipeline_name=args.pipeline_name or PIPELINE_NAME,
+        destination=destination,
+        dataset_name=dataset,
+        pipelines_dir=pipelines_dir,
+        **progress,
+    )
+
+
+def load(args: argparse.Namespace, access_token: str, base_url: str | None, dataset: str) -> RunResult:
+    source = build_source(args, access_token, base_url)
+    check_token(source_options(args, access_token, base_url))
+    pipeline = make_pipeline(args, dataset, args.pipelines_dir)
+    pipeline.run(
+        source,
+        loader_file_format="parquet" if args.destination == "duckdb" else None,
+        refresh="drop_sources" if args.full_refresh else None,
+    )
+    return RunResult(pipeline, table_row_counts(pipeline))
+
+
+def table_row_counts(pipeline: dlt.Pipeline) -> dict[str, int]:
+    """Rows per data table of the source's schema, as the destination holds them."""
+    counts: dict[str, int] = {}
+    schema = pipeline.default_schema
+    with pipeline.sql_client() as client:
+        for table in sorted(schema.data_table_names()):
+            if not schema.tables[table].get("columns"):
+                continue
+            rows = client.execute_sql(f"SELECT count(*) FROM {client.make_qualified_table_name(table)}")
+            counts[table] = int(rows[0][0])
+    return counts
+
+
+@contextmanager
+def demo_simulator() -> Iterator[str]:
+    """A simulated workspace on loopback for --demo; yields its base URL."""
+    import intercom_sim
+
+    workspace = intercom_sim.Workspace(**DEMO_WORKSPACE)
+    server = intercom_sim.start(workspace, port=0, token=DEMO_TOKEN, rate_limit=0)
+    try:
+        yield server.base_url
+    finally:
+        server.stop()
+
+
+def run(args: argparse.Namespace) -> RunResult:
+    if not args.demo:
+        return load(args, resolve_access_token(), args.base_url, args.dataset or DEFAULT_DATASET)
+    with demo_simulator() as base_url, tempfile.TemporaryDirectory(prefix="intercom_demo_") as scratch:
+        args.pipelines_dir = args.pipelines_dir or scratch
+        args.pipeline_name = args.pipeline_name or "intercom_demo"
+        return load(args, DEMO_TOKEN, base_url, args.dataset or DEMO_DATASET)
+
+
+def print_summary(result: RunResult) -> None:
+    pipeline = result.pipeline
+    print(f"Loaded into {pipeline.destination.destination_name} dataset '{pipeline.dataset_name}':")
+    width = max((len(name) for name in result.row_counts), default=10)
+    for table, rows in result.row_counts.items():
+        print(f"  {table:<{width}}  {rows:>10,}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    args = parse_args(argv)
+    try:
+        result = run(args)
+    except ConfigurationError as exc:
+        return fail(EXIT_CONFIG, f"configuration error: {exc}")
+    except ConfigFieldMissingException as exc:
+        return fail(EXIT_CONFIG, f"configuration error: missing {', '.join(exc.fields)}")
+    except AuthenticationError as exc:
+        return fail(EXIT_AUTH, f"authentication failed: {exc}")
+    except Exception as exc:  # noqa: BLE001 - the CLI reports any failure as one line
+        return fail(EXIT_FAILED, f"load failed: {root_cause(exc)}")
+    print_summary(result)
+    return 0
+
+
+def root_cause(exc: BaseException) -> str:
+    """The connector's own error inside dlt's wrappers if there is one, else the first line of `exc`."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, IntercomError):
+            return str(seen)
+        seen = seen.__cause__ or seen.__context__
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+def fail(status: int, message: str) -> int:
+    print(message.splitlines()[0] if message else "failed", file=sys.stderr)
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,500 @@
+"""Everything HTTP for the Intercom source: base URL, auth, version header, paging, rate limit, retries.
+
+The `IntercomSession` sits under dlt's `RESTClient` (and its paginators). It paces every request of a run
+through one shared `RateLimiter`, retries transient faults with backoff, parses each JSON body once (so a
+truncated body is retried instead of failing inside a paginator) and turns API errors into the connector's
+typed errors. The access token only ever lives in the `Authorization` header, which is never logged.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+from urllib.parse import urlparse
+
+import requests
+from dlt.common import json
+from dlt.sources.helpers.rest_client import RESTClient
+from dlt.sources.helpers.rest_client.auth import BearerTokenAuth
+from dlt.sources.helpers.rest_client.paginators import (
+    BasePaginator,
+    JSONResponseCursorPaginator,
+    PageNumberPaginator,
+)
+from requests.adapters import HTTPAdapter
+from requests.hooks import dispatch_hook
+
+from . import settings
+from .errors import (
+    AuthenticationError,
+    ConfigurationError,
+    IntercomAPIError,
+    NotFoundError,
+    PlanRestrictedError,
+    TransientError,
+)
+
+logger = logging.getLogger("sources.intercom")
+
+TRANSIENT_EXCEPTIONS = (
+    requests.exceptions.ConnectionError,
+    requests.exceptions.Timeout,
+    requests.exceptions.ChunkedEncodingError,
+    requests.exceptions.ContentDecodingError,
+)
+
+
+def resolve_base_url(region: str, base_url: str | None) -> str:
+    """The API root for a region, or the explicit `base_url` (proxies, the simulator).
+
+    Plain http is refused except on loopback, so a token is never sent in clear over a network.
+    """
+    if base_url:
+        parsed = urlparse(base_url)
+        if parsed.scheme not in ("http", "https") or not parsed.hostname:
+            raise ConfigurationError(
+                f"base_url {base_url!r} is not an http(s) URL; use e.g. https://api.intercom.io"
+            )
+        if parsed.scheme == "http" and not _is_loopback(parsed.hostname):
+            raise ConfigurationError(
+                f"base_url {base_url!r} uses plain http for a non-loopback host; the access token would"
+                " travel unencrypted. Use https, or http only for 127.0.0.1/localhost."
+            )
+        return base_url.rstrip("/")
+    key = (region or "").strip().lower()
+    if key not in settings.REGION_BASE_URLS:
+        known = ", ".join(settings.REGION_BASE_URLS)
+        raise ConfigurationError(f"Unknown Intercom region {region!r}: use one of {known}, or set base_url.")
+    return settings.REGION_BASE_URLS[key]
+
+
+def _is_loopback(host: str) -> bool:
+    return host in ("localhost", "::1") or host.startswith("127.")
+
+
+class RateLimiter:
+    """Paces requests to Intercom's `X-RateLimit-Limit/-Remaining/-Reset` headers, shared by all threads.
+
+    Intercom spreads its per-minute limit over 10-second windows and reports the window's budget. The
+    limiter spends the budget it is told about, counts requests still in flight against it, spreads the
+    last `slowdown_fraction` of a window evenly over the time left, and after a 429 holds every thread until
+    the window resets.
+    """
+
+    def __init__(
+        self,
+        slowdown_fraction: float = settings.RATE_LIMIT_SLOWDOWN_FRACTION,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._lock = threading.Lock()
+        self._clock = clock
+        self._sleep = sleep
+        self._slowdown_fraction = slowdown_fraction
+        self._limit: int | None = None
+        self._remaining: int | None = None
+        self._reset_at: float | None = None
+        self._in_flight = 0
+        self._next_slot = 0.0
+        self.waited_seconds = 0.0
+
+    def acquire(self) -> None:
+        """Blocks until a request may be sent."""
+        while True:
+            with self._lock:
+                now = self._clock()
+                self._roll_window(now)
+                delay = self._delay_before_next(now)
+                if delay <= 0:
+                    if self._remaining is not None:
+                        self._remaining -= 1
+                    self._in_flight += 1
+                    return
+                self.waited_seconds += delay
+            self._sleep(delay)
+
+    def release(self, headers: Mapping[str, str] | None, status: int | None) -> None:
+        """Records a finished request and what its response said about the budget."""
+        with self._lock:
+            self._in_flight -= 1
+            limit = _int_header(headers, "X-RateLimit-Limit")
+            remaining = _int_header(headers, "X-RateLimit-Remaining")
+            reset = _int_header(headers, "X-RateLimit-Reset")
+            now = self._clock()
+            if status == 429:
+                self._hold_until_reset(now, reset, _int_header(headers, "Retry-After"))
+                return
+            if reset is None or remaining is None or not limit:
+                return  # no budget reported (a limit of 0 means "unlimited" on some proxies)
+            self._limit = limit or self._limit
+            budget = remaining - self._in_flight
+            if self._reset_at is None or reset > self._reset_at:
+                self._reset_at = max(float(reset), now + 0.5)
+                self._remaining = budget
+            else:
+                self._remaining = budget if self._remaining is None else min(self._remaining, budget)
+
+    def _hold_until_reset(self, now: float, reset: int | None, retry_after: int | None) -> None:
+        resume_at = now + 1.0
+        if reset is not None:
+            resume_at = max(resume_at, float(reset))
+        if retry_after is not None:
+            resume_at = max(resume_at, now + retry_after)
+        self._reset_at = max(self._reset_at or 0.0, resume_at)
+        self._remaining = 0
+
+    def _roll_window(self, now: float) -> None:
+        if self._reset_at is not None and now >= self._reset_at:
+            self._reset_at = None
+            self._remaining = self._limit
+            self._next_slot = 0.0
+
+    def _delay_before_next(self, now: float) -> float:
+        if self._remaining is None or self._reset_at is None:
+            return 0.0
+        if self._remaining <= 0:
+            return self._reset_at - now + random.uniform(0.01, 0.1)
+        if self._limit and self._remaining < self._limit * self._slowdown_fraction:
+            if now < self._next_slot:
+                return self._next_slot - now
+            self._next_slot = now + (self._reset_at - now) / self._remaining
+        return 0.0
+
+
+def _int_header(headers: Mapping[str, str] | None, name: str) -> int | None:
+    if not headers:
+        return None
+    value = headers.get(name)
+    try:
+        return int(float(value)) if value is not None else None
+    except ValueError:
+        return None
+
+
+class IntercomSession(requests.Session):
+    """A requests session that rate-limits, retries transient faults and raises typed errors.
+
+    Response hooks (dlt's raise-for-status) run once, on the final response, not on every attempt.
+    Paths in `single_attempt_paths` are never retried here: a failed companies scroll page must restart
+    the scroll, which only the caller can do.
+    """
+
+    def __init__(
+        self,
+        limiter: RateLimiter,
+        *,
+        region_hint: str,
+        max_attempts: int = settings.MAX_ATTEMPTS,
+        backoff_base: float = settings.BACKOFF_BASE_SECONDS,
+        pool_size: int = settings.MAX_WORKERS,
+    ) -> None:
+        super().__init__()
+        self.limiter = limiter
+        self.region_hint = region_hint
+        self.max_attempts = max_attempts
+        self.backoff_base = backoff_base
+        self.single_attempt_paths: set[str] = set()
+        self.request_count = 0
+        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool_size + 4, max_retries=0)
+        self.mount("https://", adapter)
+        self.mount("http://", adapter)
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        hooks, request.hooks = request.hooks, {"response": []}
+        kwargs.setdefault("timeout", (settings.CONNECT_TIMEOUT_SECONDS, settings.READ_TIMEOUT_SECONDS))
+        try:
+            response = self._send_with_retries(request, **kwargs)
+        finally:
+            request.hooks = hooks
+        return dispatch_hook("response", hooks, response, **kwargs)
+
+    def _send_with_retries(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+        endpoint = f"{request.method} {urlparse(request.url).path}"
+        single_attempt = urlparse(request.url).path in self.single_attempt_paths
+        attempt = rate_limited = 0
+        while True:
+            attempt += 1
+            failure, response = self._attempt(request, **kwargs)
+            if response is not None and response.status_code == 429:
+                rate_limited += 1
+                if rate_limited > settings.MAX_RATE_LIMIT_WAITS:
+                    raise TransientError(
+                        f"{endpoint} was rate limited {rate_limited} times in a row; another app may be"
+                        " using the workspace's budget. Try again later.",
+                        status=429,
+                        code="rate_limit_exceeded",
+                    )
+                attempt -= 1  # waiting out the window is not a failed attempt
+                continue
+            if response is not None and failure is None:
+                return response
+            if single_attempt or attempt >= self.max_attempts:
+                raise TransientError(
+                    f"{endpoint} failed after {attempt} attempt(s): {failure}. Intercom or the network"
+                    " is having trouble; run the pipeline again later (it resumes where it stopped).",
+                    status=response.status_code if response is not None else None,
+                )
+            delay = min(settings.BACKOFF_MAX_SECONDS, self.backoff_base * 2 ** (attempt - 1))
+            logger.warning("%s: %s, retrying in %.2fs (attempt %d)", endpoint, failure, delay, attempt)
+            time.sleep(delay * random.uniform(0.5, 1.0))
+
+    def _attempt(
+        self, request: requests.PreparedRequest, **kwargs: Any
+    ) -> tuple[str | None, requests.Response | None]:
+        """One try. Returns (why it failed transiently or None, the response if any)."""
+        self.limiter.acquire()
+        response: requests.Response | None = None
+        try:
+            self.request_count += 1
+            response = super().send(request, **kwargs)
+        except TRANSIENT_EXCEPTIONS as exc:
+            return type(exc).__name__, None
+        finally:
+            self.limiter.release(
+                response.headers if response is not None else None,
+                response.status_code if response is not None else None,
+            )
+        status = response.status_code
+        if status == 429:
+            return "HTTP 429", response
+        if status in settings.RETRY_STATUSES:
+            return f"HTTP {status}", response
+        if status >= 400:
+            raise self._error_for(response, request)
+        if not kwargs.get("stream") and not _parse_json_body(response):
+            return "truncated or invalid JSON body", response
+        return None, response
+
+    def _error_for(self, response: requests.Response, request: requests.PreparedRequest) -> IntercomAPIError:
+        code, message = _error_code_and_message(response)
+        endpoint = f"{request.method} {urlparse(request.url).path}"
+        base = f"{urlparse(request.url).scheme}://{urlparse(request.url).netloc}"
+        status = response.status_code
+        if status == 401:
+            return AuthenticationError(
+                f"Intercom rejected the access token (401 {code}: {message}) at {base} for region"
+                f" '{self.region_hint}'. Check the token (SOURCES__INTERCOM__ACCESS_TOKEN) and that the"
+                " workspace lives in that region (us, eu or au).",
+                status=status,
+                code=code,
+            )
+        if status == 403:
+            return PlanRestrictedError(
+                f"Intercom refused {endpoint} (403 {code}: {message}). The workspace's plan or the app's"
+                " permissions do not cover it: grant the permission, or deselect the resource.",
+                status=status,
+                code=code,
+            )
+        if status == 404:
+            return NotFoundError(f"{endpoint}: not found (404 {code})", status=status, code=code)
+        return IntercomAPIError(f"{endpoint}: Intercom answered {status} {code}: {message}", status, code)
+
+
+def _parse_json_body(response: requests.Response) -> bool:
+    """Parses a JSON body once and pins the result on the response; False if it is truncated or invalid."""
+    if "json" not in response.headers.get("Content-Type", "") or not response.content:
+        return True
+    try:
+        parsed = json.loadb(response.content)
+    except ValueError:
+        return False
+    response.json = lambda **_: parsed  # type: ignore[method-assign]
+    return True
+
+
+def _error_code_and_message(response: requests.Response) -> tuple[str, str]:
+    try:
+        errors = response.json().get("errors") or [{}]
+        return str(errors[0].get("code", "error")), str(errors[0].get("message", ""))
+    except (ValueError, AttributeError):
+        return "error", response.reason or ""
+
+
+class IntercomClient:
+    """Reads Intercom through dlt's RESTClient. One client per source run; safe to share across threads."""
+
+    def __init__(
+        self,
+        access_token: str,
+        base_url: str,
+        *,
+        api_version: str = settings.API_VERSION,
+        region_hint: str = "us",
+        max_workers: int = settings.MAX_WORKERS,
+        backoff_base: float = settings.BACKOFF_BASE_SECONDS,
+        limiter: RateLimiter | None = None,
+    ) -> None:
+        self.base_url = base_url
+        self.max_workers = max(1, max_workers)
+        self.session = IntercomSession(
+            limiter or RateLimiter(),
+            region_hint=region_hint,
+            backoff_base=backoff_base,
+            pool_size=self.max_workers,
+        )
+        self.session.single_attempt_paths.add(settings.COMPANIES_SCROLL)
+        self.rest = RESTClient(
+            base_url=base_url,
+            headers={"Intercom-Version": api_version, "Accept": "application/json"},
+            auth=BearerTokenAuth(token=access_token),
+            session=self.session,
+        )
+        self._executor: ThreadPoolExecutor | None = None
+        self._executor_lock = threading.Lock()
+
+    @property
+    def request_count(self) -> int:
+        return self.session.request_count
+
+    def get(self, path: str, params: dict[str, Any] | None = None) -> Any:
+        return self.rest.get(path, params=params).json()
+
+    def post(self, path: str, body: dict[str, Any]) -> Any:
+        return self.rest.post(path, json=body).json()
+
+    def me(self) -> dict[str, Any]:
+        """GET /me: the cheapest call that proves the token (and region) work."""
+        result: dict[str, Any] = self.get(settings.ME)
+        return result
+
+    def get_list(
+        self, path: str, data_key: str, params: dict[str, Any] | None = None
+    ) -> list[dict[str, Any]]:
+        """An unpaged list endpoint (admins, teams, tags ...)."""
+        items: list[dict[str, Any]] = self.get(path, params).get(data_key) or []
+        return items
+
+    def search(
+        self, path: str, data_key: str, query: dict[str, Any], sort_field: str = "updated_at"
+    ) -> Iterator[list[dict[str, Any]]]:
+        """POST /{object}/search, pages of 150 sorted ascending by `sort_field`, cursor in the body."""
+        body = {
+            "query": query,
+            "pagination": {"per_page": settings.PER_PAGE},
+            "sort": {"field": sort_field, "order": "ascending"},
+        }
+        paginator = JSONResponseCursorPaginator(
+            cursor_path="pages.next.starting_after", cursor_body_path="pagination.starting_after"
+        )
+        yield from self._paginate(path, data_key, paginator, method="POST", json=body)
+
+    def cursor_pages(
+        self, path: str, data_key: str, params: dict[str, Any] | None = None
+    ) -> Iterator[list[dict[str, Any]]]:
+        """GET lists paged by `starting_after` in the query (GET /contacts, GET /conversations)."""
+        paginator = JSONResponseCursorPaginator(
+            cursor_path="pages.next.starting_after", cursor_param="starting_after"
+        )
+        query = {"per_page": settings.PER_PAGE, **(params or {})}
+        yield from self._paginate(path, data_key, paginator, params=query)
+
+    def numbered_pages(
+        self, path: str, data_key: str, params: dict[str, Any] | None = None
+    ) -> Iterator[list[dict[str, Any]]]:
+        """GET lists paged by `page`/`per_page` that report `pages.total_pages`."""
+        paginator = PageNumberPaginator(
+            base_page=1, page_param="page", total_path="pages.total_pages", stop_after_empty_page=True
+        )
+        query = {"per_page": settings.PER_PAGE, **(params or {})}
+        yield from self._paginate(path, data_key, paginator, params=query)
+
+    def _paginate(
+        self, path: str, data_key: str, paginator: BasePaginator, **kwargs: Any
+    ) -> Iterator[list[dict[str, Any]]]:
+        for page in self.rest.paginate(path, paginator=paginator, data_selector=data_key, **kwargs):
+            yield list(page)
+
+    def fetch_each(self, paths: Iterable[str]) -> Iterator[tuple[str, dict[str, Any] | None]]:
+        """GETs many single objects concurrently (bounded by `max_workers`), in input order.
+
+        An object deleted between list and fetch (404) comes back as None and is logged, not raised.
+        """
+        yield from self._map_concurrently(self._get_or_none, list(paths))
+
+    def _get_or_none(self, path: str) -> tuple[str, dict[str, Any] | None]:
+        try:
+            return path, self.get(path)
+        except NotFoundError:
+            logger.warning("%s disappeared between listing and fetching it (404); skipped", path)
+            return path, None
+
+    def _map_concurrently(self, func: Callable[[str], Any], items: list[str]) -> Iterator[Any]:
+        if self.max_workers == 1 or len(items) <= 1:
+            yield from map(func, items)
+            return
+        yield from self._get_executor().map(func, items)
+
+    def _get_executor(self) -> ThreadPoolExecutor:
+        with self._executor_lock:
+            if self._executor is None:
+                self._executor = ThreadPoolExecutor(self.max_workers, thread_name_prefix="intercom")
+            return self._executor
+
+    def close(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=False, cancel_futures=True)
+        self.session.close()
+
+    def scroll_companies(self) -> Iterator[list[dict[str, Any]]]:
+        """All companies through GET /companies/scroll, honouring the scroll's rules.
+
+        Only one scroll may be open per app: while another is open ("scroll already exists"), wait for it
+        to expire. A failed page (5xx, reset) or an expired scroll (404 before the end) cannot be resumed,
+        so the scroll restarts from scratch; pages already yielded are yielded again and merged on `id`.
+        The end is the first empty page.
+        """
+        restarts = 0
+        busy_since: float | None = None
+        while True:
+            try:
+                yield from self._scroll_once()
+                return
+            except ScrollBusyError as exc:
+                busy_since = busy_since or time.monotonic()
+                if time.monotonic() - busy_since > settings.SCROLL_BUSY_MAX_WAIT_SECONDS:
+                    raise TransientError(
+                        f"{exc} for more than {settings.SCROLL_BUSY_MAX_WAIT_SECONDS:.0f}s: another"
+                        " process is scrolling companies with this app. Run again when it has finished."
+                    ) from exc
+                logger.warning(
+                    "companies scroll busy (%s); waiting %.0fs", exc, settings.SCROLL_BUSY_WAIT_SECONDS
+                )
+                time.sleep(settings.SCROLL_BUSY_WAIT_SECONDS)
+            except (TransientError, NotFoundError) as exc:
+                restarts += 1
+                if restarts > settings.SCROLL_MAX_RESTARTS:
+                    raise
+                logger.warning("companies scroll broke (%s); restarting it from scratch", exc)
+
+    def _scroll_once(self) -> Iterator[list[dict[str, Any]]]:
+        params: dict[str, str] = {}
+        while True:
+            try:
+                body = self.get(settings.COMPANIES_SCROLL, params)
+            except IntercomAPIError as exc:
+                if exc.status == 400 and "scroll already exists" in str(exc).lower():
+                    raise ScrollBusyError(str(exc)) from exc
+                raise
+            companies = body.get("data") or []
+            if not companies:
+                return
+            yield companies
+            params = {"scroll_param": body["scroll_param"]}
+
+
+class ScrollBusyError(IntercomAPIError):
+    """Another companies scroll is open for this app."""
+
+
+__all__ = [
+    "IntercomClient",
+    "IntercomSession",
+    "RateLimiter",
+    "ScrollBusyError",
+    "resolve_base_url",
+]

@@ -1,0 +1,107 @@
+"""Turns Intercom objects into rows: real timestamps, and list wrappers reduced to the lists they wrap.
+
+dlt flattens nested objects into columns (`location__city`) and turns lists into child tables
+(`conversations__tags`); these functions only decide what a row holds before that happens.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from .settings import CONTACT_TRUNCATED_LISTS, TIMESTAMP_KEYS_EXTRA
+
+Record = dict[str, Any]
+
+
+def is_timestamp_key(key: str) -> bool:
+    return key.endswith("_at") or key in TIMESTAMP_KEYS_EXTRA
+
+
+def from_unix(value: Any) -> Any:
+    """Unix seconds (int, float or digit string) to an aware UTC datetime; anything else unchanged."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float):
+        return datetime.fromtimestamp(value, tz=UTC)
+    if isinstance(value, str) and value.isdigit():
+        return datetime.fromtimestamp(int(value), tz=UTC)
+    return value
+
+
+def convert_timestamps(record: Record, custom_date_keys: frozenset[str] = frozenset()) -> Record:
+    """Converts every Intercom timestamp in `record`, nested objects and lists included, in place.
+
+    Built-in timestamps are the `*_at` fields plus `waiting_since` and `snoozed_until`; custom attributes
+    are converted when `GET /data_attributes` declares them as dates (`custom_date_keys`).
+    """
+    for key, value in record.items():
+        if isinstance(value, dict):
+            if key == "custom_attributes":
+                _convert_custom_dates(value, custom_date_keys)
+            else:
+                convert_timestamps(value)
+        elif isinstance(value, list):
+            for item in value:
+                if isinstance(item, dict):
+                    convert_timestamps(item)
+        elif value is not None and is_timestamp_key(key):
+            record[key] = from_unix(value)
+    return record
+
+
+def _convert_custom_dates(attributes: Record, custom_date_keys: frozenset[str]) -> None:
+    for key in custom_date_keys.intersection(attributes):
+        attributes[key] = from_unix(attributes[key])
+
+
+def unwrap_list(wrapper: Any, key: str) -> list[Any]:
+    """`{"type": "tag.list", "tags": [...]}` -> `[...]`; None or a missing key -> []."""
+    if isinstance(wrapper, dict):
+        return list(wrapper.get(key) or [])
+    if isinstance(wrapper, list):
+        return wrapper
+    return []
+
+
+def contact_row(contact: Record, custom_date_keys: frozenset[str]) -> Record:
+    """A contact without the embedded lists Intercom cuts at 10 items (loaded complete elsewhere)."""
+    row = {key: value for key, value in contact.items() if key not in CONTACT_TRUNCATED_LISTS}
+    row["social_profiles"] = unwrap_list(contact.get("social_profiles"), "data")
+    return convert_timestamps(row, custom_date_keys)
+
+
+def company_row(company: Record, custom_date_keys: frozenset[str]) -> Record:
+    """A company with its complete tag list as a child table; segments come from their own endpoint."""
+    row = {key: value for key, value in company.items() if key != "segments"}
+    row["tags"] = unwrap_list(company.get("tags"), "tags")
+    return convert_timestamps(row, custom_date_keys)
+
+
+def conversation_row(conversation: Record, custom_date_keys: frozenset[str]) -> Record:
+    """A conversation with its contacts, tags, teammates, topics and linked objects as child tables.
+
+    Parts are not part of the row: they go to `conversation_parts`.
+    """
+    row = {key: value for key, value in conversation.items() if key != "conversation_parts"}
+    row["contacts"] = unwrap_list(conversation.get("contacts"), "contacts")
+    row["tags"] = unwrap_list(conversation.get("tags"), "tags")
+    row["teammates"] = unwrap_list(conversation.get("teammates"), "teammates")
+    row["topics"] = unwrap_list(conversation.get("topics"), "topics")
+    row["linked_objects"] = unwrap_list(conversation.get("linked_objects"), "data")
+    return convert_timestamps(row, custom_date_keys)
+
+
+def part_rows(conversation: Record) -> list[Record]:
+    """The parts of a fully fetched conversation, each carrying its `conversation_id`."""
+    parts = unwrap_list(conversation.get("conversation_parts"), "conversation_parts")
+    return [convert_timestamps({**part, "conversation_id": conversation["id"]}) for part in parts]
+
+
+def plain_row(record: Record) -> Record:
+    """Rows of small reference lists (admins, teams, tags ...): timestamps converted, nothing else."""
+    return convert_timestamps(dict(record))
+
+
+def epoch_seconds(value: datetime) -> int:
+    return int(value.timestamp())

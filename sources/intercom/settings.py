@@ -1,0 +1,76 @@
+"""Plain constants for the Intercom source: endpoints, regions, paging and retry defaults."""
+
+from typing import Final
+
+API_VERSION: Final = "2.11"
+"""The `Intercom-Version` header sent with every request; field names and shapes follow this version."""
+
+REGION_BASE_URLS: Final[dict[str, str]] = {
+    "us": "https://api.intercom.io",
+    "eu": "https://api.eu.intercom.io",
+    "au": "https://api.au.intercom.io",
+}
+
+PER_PAGE: Final = 150
+"""The API's maximum page size, used everywhere."""
+
+DEFAULT_START_DATE: Final = "1970-01-01T00:00:00Z"
+
+CONTACTS_LOOKBACK_SECONDS: Final = 86_400
+"""Contact search matches dates by whole day and indexes new contacts minutes late: re-read one day."""
+
+CONVERSATIONS_LOOKBACK_SECONDS: Final = 600
+"""Conversation and ticket search match to the second; a short lookback covers clock skew and indexing."""
+
+MAX_WORKERS: Final = 16
+"""Concurrent per-record fetches (conversation details, sub-lists). All share one rate limiter."""
+
+# HTTP behaviour
+CONNECT_TIMEOUT_SECONDS: Final = 10.0
+READ_TIMEOUT_SECONDS: Final = 120.0
+MAX_ATTEMPTS: Final = 8
+"""Attempts for a request failing transiently (5xx, reset connection, truncated body)."""
+MAX_RATE_LIMIT_WAITS: Final = 30
+"""429 answers tolerated for one request before giving up; each waits for the window to reset."""
+BACKOFF_BASE_SECONDS: Final = 0.5
+BACKOFF_MAX_SECONDS: Final = 30.0
+RETRY_STATUSES: Final = frozenset({408, 500, 502, 503, 504})
+RATE_LIMIT_SLOWDOWN_FRACTION: Final = 0.2
+"""Below this fraction of the window's budget, requests are spread evenly over the rest of the window."""
+
+# Companies scroll
+SCROLL_BUSY_WAIT_SECONDS: Final = 15.0
+"""Wait between attempts while another scroll is open for the app (it expires after one idle minute)."""
+SCROLL_BUSY_MAX_WAIT_SECONDS: Final = 180.0
+SCROLL_MAX_RESTARTS: Final = 5
+
+# Endpoints
+ME: Final = "/me"
+CONTACTS_SEARCH: Final = "/contacts/search"
+CONVERSATIONS_SEARCH: Final = "/conversations/search"
+CONVERSATION: Final = "/conversations/{id}"
+COMPANIES_SCROLL: Final = "/companies/scroll"
+
+# Record keys: Intercom names the list in each envelope differently.
+SMALL_LIST_ENDPOINTS: Final[dict[str, tuple[str, str, dict[str, str]]]] = {
+    # resource: (path, data key, query params)
+    "admins": ("/admins", "admins", {}),
+    "teams": ("/teams", "teams", {}),
+    "tags": ("/tags", "data", {}),
+    "segments": ("/segments", "segments", {"include_count": "true"}),
+    "subscription_types": ("/subscription_types", "data", {}),
+}
+
+DATA_ATTRIBUTE_MODELS: Final = ("contact", "company", "conversation")
+
+TIMESTAMP_KEYS_EXTRA: Final = frozenset({"waiting_since", "snoozed_until"})
+"""Timestamp fields whose names do not end in `_at`."""
+
+CONTACT_TRUNCATED_LISTS: Final = (
+    "tags",
+    "notes",
+    "companies",
+    "opted_in_subscription_types",
+    "opted_out_subscription_types",
+)
+"""Lists a contact embeds cut at 10 items: never loaded from the embedded copy."""

@@ -1,0 +1,169 @@
+"""Unit tests of the pieces that need no server: rate limiter, query bodies, row shaping, input checks."""
+
+from datetime import UTC, datetime
+
+import pytest
+
+from sources.intercom.client import RateLimiter, resolve_base_url
+from sources.intercom.config import parse_date_range
+from sources.intercom.errors import ConfigurationError
+from sources.intercom.records import contact_row, conversation_row, convert_timestamps, part_rows
+from sources.intercom.search import contacts_updated_query, exact_updated_query
+
+
+class FakeClock:
+    def __init__(self, now: float = 1_000.0) -> None:
+        self.now = now
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+def headers(limit: int, remaining: int, reset: float) -> dict[str, str]:
+    return {
+        "X-RateLimit-Limit": str(limit),
+        "X-RateLimit-Remaining": str(remaining),
+        "X-RateLimit-Reset": str(int(reset)),
+    }
+
+
+def test_limiter_spends_the_window_budget_then_waits_for_reset() -> None:
+    clock = FakeClock()
+    limiter = RateLimiter(slowdown_fraction=0.0, clock=clock, sleep=clock.sleep)
+    limiter.acquire()
+    limiter.release(headers(10, 5, clock.now + 10), 200)
+    for _ in range(5):
+        limiter.acquire()
+        limiter.release(None, None)
+    assert clock.slept == []
+    limiter.acquire()  # budget spent: must wait for the reset
+    assert clock.now >= 1_010
+    assert sum(clock.slept) >= 10
+
+
+def test_limiter_holds_every_request_after_a_429_until_reset() -> None:
+    clock = FakeClock()
+    limiter = RateLimiter(clock=clock, sleep=clock.sleep)
+    limiter.acquire()
+    limiter.release(headers(10, 0, clock.now + 7), 429)
+    limiter.acquire()
+    assert clock.now >= 1_007
+
+
+def test_limiter_spreads_the_last_part_of_a_window() -> None:
+    clock = FakeClock()
+    limiter = RateLimiter(slowdown_fraction=0.5, clock=clock, sleep=clock.sleep)
+    limiter.acquire()
+    limiter.release(headers(100, 10, clock.now + 10), 200)
+    for _ in range(5):
+        limiter.acquire()
+        limiter.release(None, None)
+    # 10 left of 100 with 10 s to go: requests are spaced about a second apart, not sent at once
+    assert 3.0 <= clock.now - 1_000 <= 10.0
+
+
+def test_limiter_counts_requests_in_flight_against_the_budget() -> None:
+    clock = FakeClock()
+    limiter = RateLimiter(slowdown_fraction=0.0, clock=clock, sleep=clock.sleep)
+    for _ in range(3):
+        limiter.acquire()
+    limiter.release(headers(10, 3, clock.now + 10), 200)  # 2 still in flight: only 1 left for us
+    limiter.acquire()
+    assert clock.slept == []
+    limiter.acquire()
+    assert clock.slept, "the fifth request must wait: the server will count the two in flight"
+
+
+def test_contacts_query_covers_the_whole_start_day_with_equal_or_greater() -> None:
+    query = contacts_updated_query(1_700_000_000, None)
+    assert query == {
+        "operator": "OR",
+        "value": [
+            {"field": "updated_at", "operator": "=", "value": 1_700_000_000},
+            {"field": "updated_at", "operator": ">", "value": 1_700_000_000},
+        ],
+    }
+    bounded = contacts_updated_query(1, 2)
+    assert bounded["operator"] == "AND" and len(bounded["value"]) == 2
+    assert {c["operator"] for c in bounded["value"][1]["value"]} == {"=", "<"}
+
+
+def test_exact_query_is_a_half_open_range() -> None:
+    assert exact_updated_query(5, None) == {"field": "updated_at", "operator": ">", "value": 5}
+    assert exact_updated_query(5, 9)["value"][1] == {"field": "updated_at", "operator": "<", "value": 9}
+
+
+def test_rows_convert_timestamps_and_drop_truncated_lists() -> None:
+    contact = {
+        "id": "c1",
+        "updated_at": 1_700_000_000,
+        "last_seen_at": None,
+        "tags": {"type": "list", "data": [{"id": "1"}], "has_more": True},
+        "companies": {"type": "list", "data": []},
+        "social_profiles": {"type": "list", "data": [{"name": "x"}]},
+        "custom_attributes": {"Renewal Date": 1_600_000_000, "score_at": 3},
+        "location": {"city": "Oslo"},
+    }
+    row = contact_row(contact, frozenset({"Renewal Date"}))
+    assert "tags" not in row and "companies" not in row
+    assert row["updated_at"] == datetime.fromtimestamp(1_700_000_000, tz=UTC)
+    assert row["custom_attributes"] == {
+        "Renewal Date": datetime.fromtimestamp(1_600_000_000, tz=UTC),
+        "score_at": 3,
+    }
+    assert row["social_profiles"] == [{"name": "x"}]
+    conversation = {
+        "id": "7",
+        "updated_at": 1,
+        "waiting_since": 2,
+        "contacts": {"type": "contact.list", "contacts": [{"id": "c1"}]},
+        "tags": {"type": "tag.list", "tags": []},
+        "statistics": {"first_close_at": 3, "count_reopens": 4},
+        "conversation_parts": {"conversation_parts": [{"id": "p1", "created_at": 5}], "total_count": 1},
+    }
+    assert conversation_row(dict(conversation), frozenset())["contacts"] == [{"id": "c1"}]
+    parts = part_rows(conversation)
+    assert parts[0]["conversation_id"] == "7" and isinstance(parts[0]["created_at"], datetime)
+    nested = convert_timestamps({"statistics": {"first_close_at": 3, "count_reopens": 4}})
+    assert nested["statistics"]["count_reopens"] == 4
+
+
+@pytest.mark.parametrize(
+    ("region", "base_url", "expected"),
+    [
+        ("us", None, "https://api.intercom.io"),
+        ("EU", None, "https://api.eu.intercom.io"),
+        ("au", None, "https://api.au.intercom.io"),
+        ("us", "http://127.0.0.1:8089/", "http://127.0.0.1:8089"),
+        ("xx", "https://proxy.example.com", "https://proxy.example.com"),
+    ],
+)
+def test_base_url_resolution(region: str, base_url: str | None, expected: str) -> None:
+    assert resolve_base_url(region, base_url) == expected
+
+
+@pytest.mark.parametrize(
+    ("region", "base_url"), [("mars", None), ("us", "http://api.example.com"), ("us", "ftp://x"), ("", None)]
+)
+def test_bad_region_or_base_url_is_a_configuration_error(region: str, base_url: str | None) -> None:
+    with pytest.raises(ConfigurationError):
+        resolve_base_url(region, base_url)
+
+
+def test_date_range_parsing() -> None:
+    start, end = parse_date_range("2024-01-31", datetime(2024, 3, 1))
+    assert start.isoformat() == "2024-01-31T00:00:00+00:00" and end is not None and end.month == 3
+    assert parse_date_range(None, None)[0].year == 1970
+    for bad in [
+        ("2024-13-01", None),
+        ("yesterday", None),
+        ("2024-02-01", "2024-01-01"),
+        ("2024-01-01", "2024-01-01"),
+    ]:
+        with pytest.raises(ConfigurationError):
+            parse_date_range(*bad)
