@@ -680,7 +680,8 @@ class Workspace:
         contact = self._new_contact()
         cid = contact["id"]
         self.contacts[cid] = contact
-        heavy = r.random() < 0.02  # the ones with more than 10 embedded items
+        # the ones with more than 10 embedded items: ~2% random, plus every 50th for sure
+        heavy = r.random() < 0.02 or len(self.contacts) % 50 == 6
         n_tags = (
             r.randint(11, min(25, len(self.tag_ids)))
             if heavy and len(self.tag_ids) > 11
@@ -694,7 +695,8 @@ class Workspace:
             self._link_company(contact, company_id)
         for sub_id in self.subscription_types:
             if r.random() < 0.2:
-                self._link_subscription(contact, sub_id, r.choice(["opt_in", "opt_out"]))
+                # An explicit choice is the non-default one: out of an opt-out type, into an opt-in type.
+                self._link_subscription(contact, sub_id, self.subscription_types[sub_id]["consent_type"])
         self.contact_segments[cid] = r.sample(
             self.segment_ids, min(len(self.segment_ids), r.choice([0, 1, 2]))
         )
@@ -865,7 +867,9 @@ class Workspace:
             }
         self.conversations[conv_id] = conversation
         if n_parts is None:
-            n_parts = r.randint(501, 620) if r.random() < 0.02 else r.randint(1, 25)
+            # ~2% random, plus every 50th for sure, so that even small workspaces have some over the cap
+            heavy = r.random() < 0.02 or len(self.conversations) % 50 == 6
+            n_parts = r.randint(501, 620) if heavy else r.randint(1, 25)
         ts = created
         for _ in range(n_parts):
             ts = min(ts + r.randint(1, 7200), self.clock.now())
@@ -1020,7 +1024,8 @@ class Workspace:
         }
         ticket.update(fields)
         self.tickets[ticket_id] = ticket
-        n_parts = r.randint(501, 530) if r.random() < 0.03 else r.randint(1, 8)
+        heavy = r.random() < 0.03 or len(self.tickets) % 40 == 6
+        n_parts = r.randint(501, 530) if heavy else r.randint(1, 8)
         ts = created
         for _ in range(n_parts):
             ts = min(ts + r.randint(1, 7200), self.clock.now())
@@ -1402,9 +1407,11 @@ class Workspace:
                 lst = contact[key]
                 lst["data"] = [s for s in lst["data"] if s["id"] != subscription_type_id]
                 lst["total_count"] = len(lst["data"])
-            if state is not None:
-                if state not in ("opt_in", "opt_out"):
-                    raise ValueError(f"subscription state must be opt_in, opt_out or None, not {state!r}")
+            if state not in (None, "opt_in", "opt_out"):
+                raise ValueError(f"subscription state must be opt_in, opt_out or None, not {state!r}")
+            # GET /contacts/{id}/subscriptions lists "opt-out types the user opted out from and opt-in types
+            # the user opted in to" (spec): a state equal to the type's default is no explicit preference.
+            if state == self.subscription_types[subscription_type_id]["consent_type"]:
                 self._link_subscription(contact, subscription_type_id, state)
             self._touch_contact(cid)
 

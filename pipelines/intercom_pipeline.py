@@ -34,6 +34,7 @@ from sources.intercom import (  # noqa: E402
     intercom_source,
     make_client,
 )
+from sources.intercom.settings import FEED_RESOURCES  # noqa: E402
 
 PIPELINE_NAME = "intercom"
 DEFAULT_DATASET = "intercom_data"
@@ -91,11 +92,12 @@ def build_source(args: argparse.Namespace, access_token: str, base_url: str | No
     source = intercom_source(**source_options(args, access_token, base_url))
     if args.resources:
         wanted = [name.strip() for name in args.resources.split(",") if name.strip()]
-        unknown = sorted(set(wanted) - set(source.resources))
+        choices = [name for name in source.resources if name not in FEED_RESOURCES]
+        unknown = sorted(set(wanted) - set(choices))
         if unknown or not wanted:
             raise ConfigurationError(
-                f"Unknown resource(s) {', '.join(unknown) or '(none given)'}; choose from:"
-                f" {', '.join(source.resources)}"
+                f"Unknown resource(s) {', '.join(unknown) or '(none given)'};"
+                f" choose from: {', '.join(choices)}"
             )
         source = source.with_resources(*wanted)
     return source

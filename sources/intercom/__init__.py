@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
@@ -27,16 +28,29 @@ from .errors import (
     PlanRestrictedError,
     TransientError,
 )
+from .memberships import (
+    TOMBSTONE_HINT,
+    company_segment_rows,
+    contact_company_rows,
+    contact_segment_rows,
+    contact_subscription_rows,
+    contact_tag_rows,
+    data_event_rows,
+    note_rows,
+)
 from .records import (
     Record,
     company_row,
     contact_row,
     conversation_row,
+    convert_timestamps,
     epoch_seconds,
     part_rows,
     plain_row,
+    ticket_row,
 )
 from .search import contacts_updated_query, exact_updated_query
+from .windows import DAY, time_windows
 
 __all__ = [
     "AuthenticationError",
@@ -86,6 +100,7 @@ def intercom_source(
     end_date: Any = None,
     contacts_lookback_seconds: int = settings.CONTACTS_LOOKBACK_SECONDS,
     conversations_lookback_seconds: int = settings.CONVERSATIONS_LOOKBACK_SECONDS,
+    activity_log_window_days: int = settings.ACTIVITY_LOG_WINDOW_DAYS,
     max_workers: int = settings.MAX_WORKERS,
     retry_backoff_seconds: float = settings.BACKOFF_BASE_SECONDS,
 ) -> Sequence[DltResource]:
@@ -100,51 +115,108 @@ def intercom_source(
         end_date: With `start_date`, a bounded backfill of objects updated before this instant. A bounded
             run neither reads nor moves the incremental cursors.
         contacts_lookback_seconds: How far before the cursor each contacts run starts (search is
-            day-granular and indexes new contacts late). Rows re-read are merged on `id`.
-        conversations_lookback_seconds: The same for conversations (search matches to the second).
-        max_workers: Concurrent per-record fetches (conversation details); all share one rate limiter.
+            day-granular and indexes new contacts late). Rows re-read unchanged are not loaded again.
+        conversations_lookback_seconds: The same for conversations and tickets (search to the second).
+        activity_log_window_days: Length of the created_at windows admin activity logs are read in.
+        max_workers: Concurrent per-record fetches (details, sub-lists); all share one rate limiter.
         retry_backoff_seconds: First backoff delay for transient faults; it doubles on each retry.
     """
     start, end = parse_date_range(start_date, end_date)
     client = make_client(access_token, region, base_url, api_version, max_workers, retry_backoff_seconds)
     attributes = DataAttributes(client)
 
-    @dlt.resource(name="contacts", primary_key="id", write_disposition="merge")
-    def contacts(
+    def search_feed(
+        path: str, data_key: str, cursor: Any, lookback: int, query: dict[str, Any], model: str | None
+    ) -> Iterator[list[Record]]:
+        """Pages of a search sorted by `updated_at`, timestamps converted, rows already loaded dropped.
+
+        `model` names the data-attribute model typing custom attributes (tickets have none).
+        """
+        dates = attributes.custom_date_keys(model) if model else frozenset()
+        recent = RecentRows(dlt.current.resource_state(), lookback, cursor)
+        try:
+            for page in client.search(path, data_key, query):
+                yield recent.changed([convert_timestamps(record, dates) for record in page])
+        finally:
+            recent.prune()
+
+    @dlt.resource(name="contact_changes", primary_key="id", selected=False)
+    def contact_changes(
         updated_at: dlt.sources.incremental[datetime] = dlt.sources.incremental(
             "updated_at", initial_value=start, end_value=end, lag=contacts_lookback_seconds, row_order="asc"
         ),
     ) -> Iterator[list[Record]]:
-        """Contacts (users and leads) from POST /contacts/search, sorted by `updated_at` ascending.
+        """Contacts changed since the cursor, from POST /contacts/search sorted by `updated_at` ascending.
 
-        Incremental on `updated_at`. Contact search matches dates by whole day, so the query starts at the
-        day of (cursor - lookback); rows re-read unchanged are dropped, changed ones are merged on `id`.
-        Tags, companies, notes and subscriptions embedded in a contact are cut at 10 by the API and are not
-        loaded from here.
+        The parent of `contacts` and the per-contact tables. Contact search matches dates by whole day,
+        so the query starts at the day of (cursor - lookback); rows re-read unchanged are dropped.
         """
-        dates = attributes.custom_date_keys("contact")
         query = contacts_updated_query(_epoch(updated_at.start_value), _epoch(updated_at.end_value))
-        recent = RecentRows(dlt.current.resource_state(), contacts_lookback_seconds, updated_at)
-        try:
-            for page in client.search(settings.CONTACTS_SEARCH, "data", query):
-                yield recent.changed([contact_row(contact, dates) for contact in page])
-        finally:
-            recent.prune()
+        yield from search_feed(
+            settings.CONTACTS_SEARCH, "data", updated_at, contacts_lookback_seconds, query, "contact"
+        )
 
-    @dlt.resource(name="companies", primary_key="id", write_disposition="merge")
-    def companies(
+    @dlt.transformer(data_from=contact_changes, name="contacts", primary_key="id", write_disposition="merge")
+    def contacts(page: list[Record]) -> Iterator[list[Record]]:
+        """Contacts (users and leads), incremental on `updated_at`, merged on `id`.
+
+        Tags, companies, notes and subscriptions embedded in a contact are cut at 10 by the API and are
+        not loaded from here: `contact_tags`, `contact_companies`, `notes` and `contact_subscriptions` hold
+        them complete.
+        """
+        yield [contact_row(contact) for contact in page]
+
+    def per_contact_table(
+        name: str, key: tuple[str, ...], rows_of: Any, selected: bool = True, replace_per_contact: bool = True
+    ) -> DltResource:
+        def read(page: list[Record]) -> Iterator[list[Record]]:
+            yield rows_of(client, page)
+
+        read.__doc__ = rows_of.__doc__
+        hints: dict[str, Any] = (
+            {"merge_key": "contact_id", "columns": TOMBSTONE_HINT} if replace_per_contact else {}
+        )
+        return dlt.transformer(
+            read,
+            data_from=contact_changes,
+            name=name,
+            primary_key=key,
+            write_disposition="merge",
+            selected=selected,
+            **hints,
+        )
+
+    @dlt.resource(name="company_changes", primary_key="id", selected=False)
+    def company_changes(
         updated_at: dlt.sources.incremental[datetime] = dlt.sources.incremental(
             "updated_at", initial_value=start, end_value=end
         ),
     ) -> Iterator[list[Record]]:
-        """Companies from GET /companies/scroll (the only complete listing), one scroll at a time.
+        """All companies from GET /companies/scroll (the only complete listing), one scroll at a time.
 
-        The API cannot filter companies by date, so every run scrolls them all and the `updated_at` cursor
-        is applied client-side: only changed companies are loaded. Tags become `companies__tags`.
+        The API cannot filter companies by date, so every run scrolls them all and the `updated_at`
+        cursor is applied client-side: only changed companies reach `companies` and `company_segments`.
         """
         dates = attributes.custom_date_keys("company")
         for page in client.scroll_companies():
-            yield [company_row(company, dates) for company in page]
+            yield [convert_timestamps(company, dates) for company in page]
+
+    @dlt.transformer(data_from=company_changes, name="companies", primary_key="id", write_disposition="merge")
+    def companies(page: list[Record]) -> Iterator[list[Record]]:
+        """Companies changed since the cursor, merged on `id`; their tags become `companies__tags`."""
+        yield [company_row(company) for company in page]
+
+    @dlt.transformer(
+        data_from=company_changes,
+        name="company_segments",
+        primary_key=("company_id", "segment_id"),
+        merge_key="company_id",
+        write_disposition="merge",
+        columns=TOMBSTONE_HINT,
+    )
+    def company_segments(page: list[Record]) -> Iterator[list[Record]]:
+        """Segments of each changed company, replaced per company; from the embedded list when present."""
+        yield company_segment_rows(client, page)
 
     @dlt.resource(name="conversations", primary_key="id", write_disposition="merge")
     def conversations(
@@ -162,14 +234,16 @@ def intercom_source(
         API's count of all parts, so a conversation truncated at 500 parts is visible against
         `conversation_parts`. Contacts, tags, teammates, topics and linked objects become child tables.
         """
-        dates = attributes.custom_date_keys("conversation")
         query = exact_updated_query(_epoch(updated_at.start_value), _epoch(updated_at.end_value))
-        recent = RecentRows(dlt.current.resource_state(), conversations_lookback_seconds, updated_at)
-        try:
-            for page in client.search(settings.CONVERSATIONS_SEARCH, "conversations", query):
-                yield recent.changed([conversation_row(conversation, dates) for conversation in page])
-        finally:
-            recent.prune()
+        for page in search_feed(
+            settings.CONVERSATIONS_SEARCH,
+            "conversations",
+            updated_at,
+            conversations_lookback_seconds,
+            query,
+            "conversation",
+        ):
+            yield [conversation_row(conversation) for conversation in page]
 
     @dlt.transformer(
         name="conversation_parts", data_from=conversations, primary_key="id", write_disposition="merge"
@@ -181,19 +255,75 @@ def intercom_source(
         parts loaded by earlier runs stay.
         """
         paths = [settings.CONVERSATION.format(id=conversation["id"]) for conversation in page]
-        for _, detail in client.fetch_each(paths):
-            if detail is None:
-                continue
-            _warn_if_truncated(detail)
-            yield part_rows(detail)
+        for detail in client.fetch_each(paths):
+            if detail is not None:
+                _warn_if_truncated(detail, "conversation_parts")
+                yield part_rows(convert_timestamps(detail), "conversation_parts", "conversation_id")
 
-    def small_list(name: str) -> DltResource:
-        path, data_key, params = settings.SMALL_LIST_ENDPOINTS[name]
+    @dlt.resource(name="ticket_changes", primary_key="id", selected=False)
+    def ticket_changes(
+        updated_at: dlt.sources.incremental[datetime] = dlt.sources.incremental(
+            "updated_at",
+            initial_value=start,
+            end_value=end,
+            lag=conversations_lookback_seconds,
+            row_order="asc",
+        ),
+    ) -> Iterator[list[Record]]:
+        """Tickets changed since the cursor, from POST /tickets/search on `updated_at` (exact seconds)."""
+        query = exact_updated_query(_epoch(updated_at.start_value), _epoch(updated_at.end_value))
+        yield from search_feed(
+            settings.TICKETS_SEARCH, "tickets", updated_at, conversations_lookback_seconds, query, None
+        )
+
+    @dlt.transformer(data_from=ticket_changes, name="tickets", primary_key="id", write_disposition="merge")
+    def tickets(page: list[Record]) -> Iterator[list[Record]]:
+        """Tickets, incremental on `updated_at`, merged on `id`; contacts become `tickets__contacts`."""
+        yield [ticket_row(ticket) for ticket in page]
+
+    @dlt.transformer(
+        data_from=ticket_changes, name="ticket_parts", primary_key="id", write_disposition="merge"
+    )
+    def ticket_parts(page: list[Record]) -> Iterator[list[Record]]:
+        """Parts of each changed ticket, each with `ticket_id`: from the search result when it embeds
+        them, else from GET /tickets/{id} (newest 500 either way)."""
+        embedded = [ticket for ticket in page if isinstance(ticket.get("ticket_parts"), dict)]
+        missing = [settings.TICKET.format(id=ticket["id"]) for ticket in page if ticket not in embedded]
+        fetched = [convert_timestamps(detail) for detail in client.fetch_each(missing) if detail is not None]
+        for ticket in embedded + fetched:
+            _warn_if_truncated(ticket, "ticket_parts")
+            yield part_rows(ticket, "ticket_parts", "ticket_id")
+
+    @dlt.resource(name="admin_activity_logs", primary_key="id", write_disposition="merge")
+    def admin_activity_logs(
+        created_at: dlt.sources.incremental[datetime] = dlt.sources.incremental(
+            "created_at", initial_value=start, end_value=end
+        ),
+    ) -> Iterator[list[Record]]:
+        """Admin activity logs from GET /admins/activity_logs, read in `created_at` windows.
+
+        Incremental on `created_at` (logs never change). Without a cursor or start date, everything older
+        than two years is asked for in one window, then month-long windows up to now.
+        """
+        since = _epoch(created_at.start_value) or 0
+        until = _epoch(created_at.end_value) or int(time.time())
+        history = until - settings.HISTORY_YEARS * 365 * DAY if start_date in (None, "") else None
+        for window_start, window_end in time_windows(since, until, activity_log_window_days, history):
+            params = {"created_at_after": window_start, "created_at_before": window_end}
+            for page in client.numbered_pages(settings.ACTIVITY_LOGS, "activity_logs", params):
+                yield [plain_row(log) for log in page]
+
+    def reference_list(name: str) -> DltResource:
+        path, data_key, params, paged = settings.REFERENCE_LISTS[name]
 
         def read() -> Iterator[list[Record]]:
-            yield [plain_row(item) for item in client.get_list(path, data_key, params)]
+            if paged:
+                for page in client.numbered_pages(path, data_key, params):
+                    yield [plain_row(item) for item in page]
+            else:
+                yield [plain_row(item) for item in client.get_list(path, data_key, params)]
 
-        read.__doc__ = f"All {name} from GET {path}; small, so replaced on every run."
+        read.__doc__ = f"All {name} from GET {path}, replaced on every run (deleted ones disappear)."
         return dlt.resource(read, name=name, primary_key="id", write_disposition="replace")
 
     @dlt.resource(name="data_attributes", primary_key=("model", "full_name"), write_disposition="replace")
@@ -206,11 +336,28 @@ def intercom_source(
             yield [plain_row(attribute) for attribute in attributes.of_model(model)]
 
     return (
+        contact_changes,
         contacts,
+        per_contact_table("contact_tags", ("contact_id", "tag_id"), contact_tag_rows),
+        per_contact_table("contact_companies", ("contact_id", "company_id"), contact_company_rows),
+        per_contact_table(
+            "contact_subscriptions", ("contact_id", "subscription_type_id"), contact_subscription_rows
+        ),
+        per_contact_table(
+            "contact_segments", ("contact_id", "segment_id"), contact_segment_rows, selected=False
+        ),
+        per_contact_table("notes", ("id",), note_rows),
+        per_contact_table("data_events", ("id",), data_event_rows, selected=False, replace_per_contact=False),
+        company_changes,
         companies,
+        company_segments,
         conversations,
         conversation_parts,
-        *(small_list(name) for name in settings.SMALL_LIST_ENDPOINTS),
+        ticket_changes,
+        tickets,
+        ticket_parts,
+        admin_activity_logs,
+        *(reference_list(name) for name in settings.REFERENCE_LISTS),
         data_attributes,
     )
 
@@ -278,13 +425,11 @@ class RecentRows:
         self._prune_above = 2 * len(self._seen) + 1_000
 
 
-def _warn_if_truncated(conversation: Record) -> None:
-    parts = conversation.get("conversation_parts") or {}
-    total, returned = parts.get("total_count") or 0, len(parts.get("conversation_parts") or [])
+def _warn_if_truncated(parent: Record, parts_key: str) -> None:
+    parts = parent.get(parts_key) or {}
+    total, returned = parts.get("total_count") or 0, len(parts.get(parts_key) or [])
     if total > returned:
-        logger.info(
-            f"conversation {conversation['id']} has {total} parts; the API returns only the newest {returned}"
-        )
+        logger.info(f"{parent['id']} has {total} parts; the API returns only the newest {returned}")
 
 
 def _epoch(value: datetime | None) -> int | None:

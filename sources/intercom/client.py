@@ -12,9 +12,9 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlparse
 
 import requests
@@ -23,6 +23,7 @@ from dlt.sources.helpers.rest_client import RESTClient
 from dlt.sources.helpers.rest_client.auth import BearerTokenAuth
 from dlt.sources.helpers.rest_client.paginators import (
     BasePaginator,
+    JSONLinkPaginator,
     JSONResponseCursorPaginator,
     PageNumberPaginator,
 )
@@ -40,6 +41,9 @@ from .errors import (
 )
 
 logger = logging.getLogger("sources.intercom")
+
+_T = TypeVar("_T")
+_R = TypeVar("_R")
 
 TRANSIENT_EXCEPTIONS = (
     requests.exceptions.ConnectionError,
@@ -257,10 +261,10 @@ class IntercomSession(requests.Session):
         finally:
             self.limiter.release(
                 response.headers if response is not None else None,
-                response.status_code if response is not None else None,
+                _budget_status(response),
             )
         status = response.status_code
-        if status == 429:
+        if status == 429 and not _is_export_job_limit(response):
             return "HTTP 429", response
         if status in settings.RETRY_STATUSES:
             return f"HTTP {status}", response
@@ -292,6 +296,8 @@ class IntercomSession(requests.Session):
             )
         if status == 404:
             return NotFoundError(f"{endpoint}: not found (404 {code})", status=status, code=code)
+        if status == 429:  # only the export-job limit gets here (see _is_export_job_limit)
+            return ExportJobBusyError(f"{endpoint}: {message}", status=status, code=code)
         return IntercomAPIError(f"{endpoint}: Intercom answered {status} {code}: {message}", status, code)
 
 
@@ -305,6 +311,25 @@ def _parse_json_body(response: requests.Response) -> bool:
         return False
     response.json = lambda **_: parsed  # type: ignore[method-assign]
     return True
+
+
+def _is_export_job_limit(response: requests.Response | None) -> bool:
+    """A 429 refusing a second content export job, not a rate limit.
+
+    Intercom answers "Exceeded rate limit of 1 pending message data export jobs" while another export job is
+    pending: waiting for the rate-limit window would not help, so it is neither held in the limiter nor
+    retried here; the export engine waits for that job instead.
+    """
+    if response is None or response.status_code != 429:
+        return False
+    return "export job" in _error_code_and_message(response)[1].lower()
+
+
+def _budget_status(response: requests.Response | None) -> int | None:
+    """The status the rate limiter should see: the export-job 429 says nothing about the request budget."""
+    if response is None or _is_export_job_limit(response):
+        return None
+    return response.status_code
 
 
 def _error_code_and_message(response: requests.Response) -> tuple[str, str]:
@@ -403,31 +428,35 @@ class IntercomClient:
         query = {"per_page": settings.PER_PAGE, **(params or {})}
         yield from self._paginate(path, data_key, paginator, params=query)
 
+    def link_pages(
+        self, path: str, data_key: str, params: dict[str, Any] | None = None
+    ) -> Iterator[list[dict[str, Any]]]:
+        """GET lists whose `pages.next` is the URL of the next page (GET /events)."""
+        paginator = JSONLinkPaginator(next_url_path="pages.next")
+        query = {"per_page": settings.PER_PAGE, **(params or {})}
+        yield from self._paginate(path, data_key, paginator, params=query)
+
     def _paginate(
         self, path: str, data_key: str, paginator: BasePaginator, **kwargs: Any
     ) -> Iterator[list[dict[str, Any]]]:
         for page in self.rest.paginate(path, paginator=paginator, data_selector=data_key, **kwargs):
             yield list(page)
 
-    def fetch_each(self, paths: Iterable[str]) -> Iterator[tuple[str, dict[str, Any] | None]]:
-        """GETs many single objects concurrently (bounded by `max_workers`), in input order.
+    def fetch_each(self, paths: Iterable[str]) -> Iterator[dict[str, Any] | None]:
+        """GETs many single objects concurrently, in input order; None for one that is gone (404)."""
+        yield from self.map_concurrently(self.get, list(paths))
 
-        An object deleted between list and fetch (404) comes back as None and is logged, not raised.
+    def map_concurrently(self, func: Callable[[_T], _R], items: Sequence[_T]) -> Iterator[_R | None]:
+        """Applies `func` (which makes requests) to every item on the worker pool, results in input order.
+
+        Bounded by `max_workers`; every request still goes through the shared rate limiter. An object
+        deleted between listing and fetching (404) gives None for its item and is logged, not raised.
         """
-        yield from self._map_concurrently(self._get_or_none, list(paths))
-
-    def _get_or_none(self, path: str) -> tuple[str, dict[str, Any] | None]:
-        try:
-            return path, self.get(path)
-        except NotFoundError:
-            logger.warning("%s disappeared between listing and fetching it (404); skipped", path)
-            return path, None
-
-    def _map_concurrently(self, func: Callable[[str], Any], items: list[str]) -> Iterator[Any]:
+        call = _none_if_missing(func)
         if self.max_workers == 1 or len(items) <= 1:
-            yield from map(func, items)
+            yield from map(call, items)
             return
-        yield from self._get_executor().map(func, items)
+        yield from self._get_executor().map(call, items)
 
     def _get_executor(self) -> ThreadPoolExecutor:
         with self._executor_lock:
@@ -487,11 +516,27 @@ class IntercomClient:
             params = {"scroll_param": body["scroll_param"]}
 
 
+def _none_if_missing(func: Callable[[_T], _R]) -> Callable[[_T], _R | None]:
+    def call(item: _T) -> _R | None:
+        try:
+            return func(item)
+        except NotFoundError as exc:
+            logger.warning("%s; it disappeared after it was listed, skipped", exc)
+            return None
+
+    return call
+
+
 class ScrollBusyError(IntercomAPIError):
     """Another companies scroll is open for this app."""
 
 
+class ExportJobBusyError(IntercomAPIError):
+    """429: the workspace's one content export job is taken (by another tool, or left by a killed run)."""
+
+
 __all__ = [
+    "ExportJobBusyError",
     "IntercomClient",
     "IntercomSession",
     "RateLimiter",

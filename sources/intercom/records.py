@@ -64,21 +64,21 @@ def unwrap_list(wrapper: Any, key: str) -> list[Any]:
     return []
 
 
-def contact_row(contact: Record, custom_date_keys: frozenset[str]) -> Record:
+def contact_row(contact: Record) -> Record:
     """A contact without the embedded lists Intercom cuts at 10 items (loaded complete elsewhere)."""
     row = {key: value for key, value in contact.items() if key not in CONTACT_TRUNCATED_LISTS}
     row["social_profiles"] = unwrap_list(contact.get("social_profiles"), "data")
-    return convert_timestamps(row, custom_date_keys)
+    return row
 
 
-def company_row(company: Record, custom_date_keys: frozenset[str]) -> Record:
-    """A company with its complete tag list as a child table; segments come from their own endpoint."""
+def company_row(company: Record) -> Record:
+    """A company with its complete tag list as a child table; segments go to `company_segments`."""
     row = {key: value for key, value in company.items() if key != "segments"}
     row["tags"] = unwrap_list(company.get("tags"), "tags")
-    return convert_timestamps(row, custom_date_keys)
+    return row
 
 
-def conversation_row(conversation: Record, custom_date_keys: frozenset[str]) -> Record:
+def conversation_row(conversation: Record) -> Record:
     """A conversation with its contacts, tags, teammates, topics and linked objects as child tables.
 
     Parts are not part of the row: they go to `conversation_parts`.
@@ -89,17 +89,35 @@ def conversation_row(conversation: Record, custom_date_keys: frozenset[str]) -> 
     row["teammates"] = unwrap_list(conversation.get("teammates"), "teammates")
     row["topics"] = unwrap_list(conversation.get("topics"), "topics")
     row["linked_objects"] = unwrap_list(conversation.get("linked_objects"), "data")
-    return convert_timestamps(row, custom_date_keys)
+    return row
 
 
-def part_rows(conversation: Record) -> list[Record]:
-    """The parts of a fully fetched conversation, each carrying its `conversation_id`."""
-    parts = unwrap_list(conversation.get("conversation_parts"), "conversation_parts")
-    return [convert_timestamps({**part, "conversation_id": conversation["id"]}) for part in parts]
+def ticket_row(ticket: Record) -> Record:
+    """A ticket with its contacts and linked objects as child tables; the embedded ticket type is
+    reduced to `ticket_type_id` (the `ticket_types` table holds it) and parts go to `ticket_parts`."""
+    row = {key: value for key, value in ticket.items() if key not in ("ticket_parts", "ticket_type")}
+    row["ticket_type_id"] = (ticket.get("ticket_type") or {}).get("id")
+    row["contacts"] = unwrap_list(ticket.get("contacts"), "contacts")
+    row["linked_objects"] = unwrap_list(ticket.get("linked_objects"), "data")
+    return row
+
+
+def part_rows(parent: Record, parts_key: str, parent_column: str) -> list[Record]:
+    """The parts embedded in a conversation or ticket, each carrying its parent's id."""
+    parts = unwrap_list(parent.get(parts_key), parts_key)
+    return [{**part, parent_column: parent["id"]} for part in parts]
+
+
+def note_row(note: Record) -> Record:
+    """A note with `contact_id` and `author_id` (the admin's details live in `admins`)."""
+    row = {key: value for key, value in note.items() if key not in ("contact", "author")}
+    row["contact_id"] = (note.get("contact") or {}).get("id")
+    row["author_id"] = (note.get("author") or {}).get("id")
+    return row
 
 
 def plain_row(record: Record) -> Record:
-    """Rows of small reference lists (admins, teams, tags ...): timestamps converted, nothing else."""
+    """Rows of reference lists (admins, teams, tags ...): timestamps converted, nothing else."""
     return convert_timestamps(dict(record))
 
 

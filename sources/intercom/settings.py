@@ -51,15 +51,31 @@ CONVERSATIONS_SEARCH: Final = "/conversations/search"
 CONVERSATION: Final = "/conversations/{id}"
 COMPANIES_SCROLL: Final = "/companies/scroll"
 
-# Record keys: Intercom names the list in each envelope differently.
-SMALL_LIST_ENDPOINTS: Final[dict[str, tuple[str, str, dict[str, str]]]] = {
-    # resource: (path, data key, query params)
-    "admins": ("/admins", "admins", {}),
-    "teams": ("/teams", "teams", {}),
-    "tags": ("/tags", "data", {}),
-    "segments": ("/segments", "segments", {"include_count": "true"}),
-    "subscription_types": ("/subscription_types", "data", {}),
+# Reference lists, replaced on every run: resource -> (path, record key, query params, paged by page number).
+# Intercom names the list in each envelope differently; ticket types follow the spec's example (`data`).
+REFERENCE_LISTS: Final[dict[str, tuple[str, str, dict[str, str], bool]]] = {
+    "admins": ("/admins", "admins", {}, False),
+    "teams": ("/teams", "teams", {}, False),
+    "tags": ("/tags", "data", {}, False),
+    "segments": ("/segments", "segments", {"include_count": "true"}, False),
+    "subscription_types": ("/subscription_types", "data", {}, False),
+    "ticket_types": ("/ticket_types", "data", {}, False),
+    "help_centers": ("/help_center/help_centers", "data", {}, True),
+    "help_center_collections": ("/help_center/collections", "data", {}, True),
+    "articles": ("/articles", "data", {}, True),
+    "news_items": ("/news/news_items", "data", {}, True),
+    "newsfeeds": ("/news/newsfeeds", "data", {}, True),
 }
+
+TICKETS_SEARCH: Final = "/tickets/search"
+TICKET: Final = "/tickets/{id}"
+ACTIVITY_LOGS: Final = "/admins/activity_logs"
+ACTIVITY_LOG_WINDOW_DAYS: Final = 30
+HISTORY_YEARS: Final = 2
+"""Windowed resources (activity logs, content exports) start this far back when no start_date is given."""
+
+FEED_RESOURCES: Final = frozenset({"contact_changes", "company_changes", "ticket_changes"})
+"""Internal parents of several tables; not loaded themselves and not selectable by users."""
 
 DATA_ATTRIBUTE_MODELS: Final = ("contact", "company", "conversation")
 

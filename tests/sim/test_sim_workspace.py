@@ -74,9 +74,12 @@ def test_mutations_bump_updated_at_and_show_through_the_api(fresh: Any) -> None:
     ws.detach_company(cid, company)
     ws.attach_company(cid, company)
     assert company in [c["id"] for c in client.ok("GET", f"/contacts/{cid}/companies")["data"]]
-    sub = next(iter(ws.subscription_types))
+    sub = next(s for s, t in ws.subscription_types.items() if t["consent_type"] == "opt_in")
     ws.set_subscription(cid, sub, "opt_in")
     assert (sub, "opt_in") in ws.contact_subscriptions(cid)
+    opt_out_type = next(s for s, t in ws.subscription_types.items() if t["consent_type"] == "opt_out")
+    ws.set_subscription(cid, opt_out_type, "opt_in")  # the default of an opt-out type: no explicit entry
+    assert opt_out_type not in dict(ws.contact_subscriptions(cid))
     assert client.ok("GET", f"/contacts/{cid}")["opted_in_subscription_types"]["data"][-1]["id"] == sub
     ws.set_subscription(cid, sub, None)
     assert sub not in dict(ws.contact_subscriptions(cid))

@@ -109,7 +109,7 @@ def test_rows_convert_timestamps_and_drop_truncated_lists() -> None:
         "custom_attributes": {"Renewal Date": 1_600_000_000, "score_at": 3},
         "location": {"city": "Oslo"},
     }
-    row = contact_row(contact, frozenset({"Renewal Date"}))
+    row = contact_row(convert_timestamps(contact, frozenset({"Renewal Date"})))
     assert "tags" not in row and "companies" not in row
     assert row["updated_at"] == datetime.fromtimestamp(1_700_000_000, tz=UTC)
     assert row["custom_attributes"] == {
@@ -126,8 +126,8 @@ def test_rows_convert_timestamps_and_drop_truncated_lists() -> None:
         "statistics": {"first_close_at": 3, "count_reopens": 4},
         "conversation_parts": {"conversation_parts": [{"id": "p1", "created_at": 5}], "total_count": 1},
     }
-    assert conversation_row(dict(conversation), frozenset())["contacts"] == [{"id": "c1"}]
-    parts = part_rows(conversation)
+    assert conversation_row(dict(conversation))["contacts"] == [{"id": "c1"}]
+    parts = part_rows(convert_timestamps(conversation), "conversation_parts", "conversation_id")
     assert parts[0]["conversation_id"] == "7" and isinstance(parts[0]["created_at"], datetime)
     nested = convert_timestamps({"statistics": {"first_close_at": 3, "count_reopens": 4}})
     assert nested["statistics"]["count_reopens"] == 4
