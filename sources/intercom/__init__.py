@@ -19,6 +19,7 @@ from dlt.sources import DltResource
 from . import settings
 from .client import IntercomClient, resolve_base_url
 from .config import parse_date_range
+from .deletions import DELETED_AT_HINT, gone_markers, is_gone, stored_row
 from .errors import (
     AuthenticationError,
     ConfigurationError,
@@ -101,6 +102,7 @@ def intercom_source(
     contacts_lookback_seconds: int = settings.CONTACTS_LOOKBACK_SECONDS,
     conversations_lookback_seconds: int = settings.CONVERSATIONS_LOOKBACK_SECONDS,
     activity_log_window_days: int = settings.ACTIVITY_LOG_WINDOW_DAYS,
+    reconcile_deletes: bool = False,
     max_workers: int = settings.MAX_WORKERS,
     retry_backoff_seconds: float = settings.BACKOFF_BASE_SECONDS,
 ) -> Sequence[DltResource]:
@@ -118,6 +120,9 @@ def intercom_source(
             day-granular and indexes new contacts late). Rows re-read unchanged are not loaded again.
         conversations_lookback_seconds: The same for conversations and tickets (search to the second).
         activity_log_window_days: Length of the created_at windows admin activity logs are read in.
+        reconcile_deletes: List every contact id (GET /contacts, 150 per call) and compare the scroll's
+            company ids with the destination: rows the API no longer returns get `deleted_at` set and their
+            membership rows removed. Skipped on bounded (`end_date`) runs.
         max_workers: Concurrent per-record fetches (details, sub-lists); all share one rate limiter.
         retry_backoff_seconds: First backoff delay for transient faults; it doubles on each retry.
     """
@@ -140,31 +145,48 @@ def intercom_source(
         finally:
             recent.prune()
 
+    reconciling = reconcile_deletes and end is None
+
     @dlt.resource(name="contact_changes", primary_key="id", selected=False)
     def contact_changes(
         updated_at: dlt.sources.incremental[datetime] = dlt.sources.incremental(
-            "updated_at", initial_value=start, end_value=end, lag=contacts_lookback_seconds, row_order="asc"
+            "updated_at",
+            initial_value=start,
+            end_value=end,
+            lag=contacts_lookback_seconds,
+            row_order="asc",
+            on_cursor_value_missing="include",
         ),
     ) -> Iterator[list[Record]]:
         """Contacts changed since the cursor, from POST /contacts/search sorted by `updated_at` ascending.
 
         The parent of `contacts` and the per-contact tables. Contact search matches dates by whole day,
-        so the query starts at the day of (cursor - lookback); rows re-read unchanged are dropped.
+        so the query starts at the day of (cursor - lookback); rows re-read unchanged are dropped. With
+        `reconcile_deletes`, contacts gone from the API follow as gone markers.
         """
         query = contacts_updated_query(_epoch(updated_at.start_value), _epoch(updated_at.end_value))
         yield from search_feed(
             settings.CONTACTS_SEARCH, "data", updated_at, contacts_lookback_seconds, query, "contact"
         )
+        if reconciling:
+            live = {contact["id"] for page in client.cursor_pages("/contacts", "data") for contact in page}
+            yield from gone_markers("contacts", live)
 
-    @dlt.transformer(data_from=contact_changes, name="contacts", primary_key="id", write_disposition="merge")
+    @dlt.transformer(
+        data_from=contact_changes,
+        name="contacts",
+        primary_key="id",
+        write_disposition="merge",
+        columns=DELETED_AT_HINT,
+    )
     def contacts(page: list[Record]) -> Iterator[list[Record]]:
         """Contacts (users and leads), incremental on `updated_at`, merged on `id`.
 
         Tags, companies, notes and subscriptions embedded in a contact are cut at 10 by the API and are
         not loaded from here: `contact_tags`, `contact_companies`, `notes` and `contact_subscriptions` hold
-        them complete.
+        them complete. `deleted_at` is set on contacts the API no longer returns (`reconcile_deletes`).
         """
-        yield [contact_row(contact) for contact in page]
+        yield [stored_row(contact) if is_gone(contact) else contact_row(contact) for contact in page]
 
     def per_contact_table(
         name: str, key: tuple[str, ...], rows_of: Any, selected: bool = True, replace_per_contact: bool = True
@@ -189,22 +211,36 @@ def intercom_source(
     @dlt.resource(name="company_changes", primary_key="id", selected=False)
     def company_changes(
         updated_at: dlt.sources.incremental[datetime] = dlt.sources.incremental(
-            "updated_at", initial_value=start, end_value=end
+            "updated_at", initial_value=start, end_value=end, on_cursor_value_missing="include"
         ),
     ) -> Iterator[list[Record]]:
         """All companies from GET /companies/scroll (the only complete listing), one scroll at a time.
 
         The API cannot filter companies by date, so every run scrolls them all and the `updated_at`
         cursor is applied client-side: only changed companies reach `companies` and `company_segments`.
+        With `reconcile_deletes`, companies missing from the scroll follow as gone markers.
         """
         dates = attributes.custom_date_keys("company")
+        live: set[str] = set()
         for page in client.scroll_companies():
+            live.update(company["id"] for company in page)
             yield [convert_timestamps(company, dates) for company in page]
+        if reconciling:
+            yield from gone_markers("companies", live)
 
-    @dlt.transformer(data_from=company_changes, name="companies", primary_key="id", write_disposition="merge")
+    @dlt.transformer(
+        data_from=company_changes,
+        name="companies",
+        primary_key="id",
+        write_disposition="merge",
+        columns=DELETED_AT_HINT,
+    )
     def companies(page: list[Record]) -> Iterator[list[Record]]:
-        """Companies changed since the cursor, merged on `id`; their tags become `companies__tags`."""
-        yield [company_row(company) for company in page]
+        """Companies changed since the cursor, merged on `id`; their tags become `companies__tags`.
+
+        `deleted_at` is set on companies the API no longer returns (`reconcile_deletes`).
+        """
+        yield [stored_row(company) if is_gone(company) else company_row(company) for company in page]
 
     @dlt.transformer(
         data_from=company_changes,

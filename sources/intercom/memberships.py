@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from .client import IntercomClient
+from .deletions import is_gone
 from .records import Record, convert_timestamps, note_row
 
 TOMBSTONE = "_tombstone"
@@ -62,6 +63,8 @@ def ids_by_parent(
     result: dict[str, list[str]] = {}
     missing: list[str] = []
     for parent in parents:
+        if is_gone(parent):
+            continue  # deleted: nothing to fetch, its tombstone empties its rows
         ids = embedded(parent)
         if ids is None:
             missing.append(parent["id"])
@@ -145,6 +148,8 @@ def contact_subscription_rows(client: IntercomClient, contacts: list[Record]) ->
     states: dict[str, list[tuple[str, str]]] = {}
     missing: list[str] = []
     for contact in contacts:
+        if is_gone(contact):
+            continue
         opted_in = complete_embedded_ids(contact, "opted_in_subscription_types")
         opted_out = complete_embedded_ids(contact, "opted_out_subscription_types")
         if opted_in is None or opted_out is None:
@@ -169,7 +174,11 @@ def contact_subscription_rows(client: IntercomClient, contacts: list[Record]) ->
 
 def note_rows(client: IntercomClient, contacts: list[Record]) -> list[Record]:
     """Notes of the given contacts, fetched only for contacts whose embedded list says they have any."""
-    with_notes = [c["id"] for c in contacts if ((c.get("notes") or {}).get("total_count", 1) or 0) > 0]
+    with_notes = [
+        c["id"]
+        for c in contacts
+        if not is_gone(c) and ((c.get("notes") or {}).get("total_count", 1) or 0) > 0
+    ]
 
     def fetch(contact_id: str) -> list[Record]:
         pages = client.numbered_pages(f"/contacts/{contact_id}/notes", "data")

@@ -1,0 +1,62 @@
+"""reconcile_deletes: rows the API stopped returning get `deleted_at`, and their memberships go."""
+
+from __future__ import annotations
+
+from tests.source.conftest import Harness
+
+RESOURCES = ("contacts", "contact_tags", "contact_companies", "notes", "companies", "company_segments")
+
+
+def deleted(harness: Harness, table: str) -> dict[str, bool]:
+    return {row_id: at is not None for row_id, at in harness.query(f"SELECT id, deleted_at FROM {table}")}
+
+
+def test_deleted_archived_and_merged_contacts_and_deleted_companies_are_marked(harness: Harness) -> None:
+    ws = harness.workspace
+    harness.run(RESOURCES, reconcile_deletes=True)
+    assert not any(deleted(harness, "contacts").values())
+    contact_ids = list(ws.contacts)
+    tagged = [cid for cid in contact_ids if ws.contact_tag_ids(cid)]
+    gone_deleted, gone_archived, gone_merged, survivor = tagged[0], tagged[1], tagged[2], tagged[3]
+    ws.clock.advance(600)
+    ws.delete_contact(gone_deleted)
+    ws.archive_contact(gone_archived)
+    ws.merge_contacts(gone_merged, survivor)
+    gone_company = next(iter(ws.companies))
+    ws.delete_company(gone_company)
+    harness.server.reset_counters()
+
+    harness.run(RESOURCES, reconcile_deletes=True)
+    gone = {gone_deleted, gone_archived, gone_merged}
+    flags = deleted(harness, "contacts")
+    assert {cid for cid, is_deleted in flags.items() if is_deleted} == gone
+    assert set(flags) == set(ws.contacts) | gone
+    for table in ("contact_tags", "contact_companies", "notes"):
+        owners = {row[0] for row in harness.query(f"SELECT contact_id FROM {table}")}
+        assert not owners & gone, table
+    assert {cid for cid, is_deleted in deleted(harness, "companies").items() if is_deleted} == {gone_company}
+    assert harness.query(f"SELECT count(*) FROM company_segments WHERE company_id = '{gone_company}'") == [
+        (0,)
+    ]
+    # deleted rows keep what was stored about them
+    name = harness.query(f"SELECT email FROM contacts WHERE id = '{gone_deleted}'")[0][0]
+    assert name is not None
+    assert harness.server.counters["GET /contacts"] == -(-len(ws.contacts) // 150)
+    assert harness.server.counters.get("GET /contacts/{id}/tags", 0) <= sum(
+        1 for cid in ws.contacts if len(ws.contact_tag_ids(cid)) > 10
+    ), "gone contacts' sub-lists are not fetched"
+
+    marked_at = harness.query(f"SELECT deleted_at FROM contacts WHERE id = '{gone_deleted}'")
+    harness.run(RESOURCES, reconcile_deletes=True)
+    assert harness.query(f"SELECT deleted_at FROM contacts WHERE id = '{gone_deleted}'") == marked_at
+    assert harness.query("SELECT count(*) FROM contacts")[0][0] == len(ws.contacts) + len(gone)
+
+
+def test_without_reconcile_deleted_contacts_stay_unmarked(harness: Harness) -> None:
+    ws = harness.workspace
+    harness.run(("contacts",))
+    gone = next(iter(ws.contacts))
+    ws.delete_contact(gone)
+    harness.run(("contacts",))
+    assert deleted(harness, "contacts")[gone] is False
+    assert "GET /contacts" not in {k for k, v in harness.server.counters.items() if v}
