@@ -41,6 +41,8 @@ DEFAULT_DATASET = "intercom_data"
 """Differs from the database file's name: DuckDB 2 rejects `intercom.duckdb` holding a schema `intercom`."""
 DEMO_DATASET = "intercom_demo"
 DEMO_TOKEN = "demo-token"
+DEMO_SOURCE_OPTIONS = {"export_poll_seconds": 0.1, "export_window_days": 365}
+"""The simulator finishes export jobs in a moment; real ones take minutes (the defaults poll every 10 s)."""
 DEMO_WORKSPACE = {"seed": 1, "contacts": 2000, "companies": 200, "conversations": 600, "tickets": 100}
 
 EXIT_FAILED, EXIT_CONFIG, EXIT_AUTH = 1, 2, 3
@@ -82,6 +84,8 @@ def source_options(args: argparse.Namespace, access_token: str, base_url: str | 
         options["base_url"] = base_url
     if args.max_workers:
         options["max_workers"] = args.max_workers
+    if args.demo:
+        options.update(DEMO_SOURCE_OPTIONS)
     return options
 
 
@@ -127,7 +131,9 @@ def make_pipeline(args: argparse.Namespace, dataset: str, pipelines_dir: str | N
     destination: Any = args.destination
     if args.destination == "duckdb":
         destination = dlt.destinations.duckdb(args.duckdb_file)
-    progress: dict[str, Any] = {"progress": "log"} if args.progress else {}
+    progress: dict[str, Any] = {}
+    if args.progress:  # psutil is not a dependency: no memory stats in the progress log
+        progress["progress"] = dlt.progress.log(log_period=5.0, dump_system_stats=False)
     return dlt.pipeline(
         pipeline_name=args.pipeline_name or PIPELINE_NAME,
         destination=destination,
@@ -141,12 +147,24 @@ def load(args: argparse.Namespace, access_token: str, base_url: str | None, data
     source = build_source(args, access_token, base_url)
     check_token(source_options(args, access_token, base_url))
     pipeline = make_pipeline(args, dataset, args.pipelines_dir)
+    finish_interrupted_loads(pipeline)
     pipeline.run(
         source,
         loader_file_format="parquet" if args.destination == "duckdb" else None,
         refresh="drop_sources" if args.full_refresh else None,
     )
     return RunResult(pipeline, table_row_counts(pipeline))
+
+
+def finish_interrupted_loads(pipeline: dlt.Pipeline) -> None:
+    """Normalizes and loads the packages a killed or failed earlier run left, before extracting anew.
+
+    dlt's `run()` would load only those and return without extracting: the first scheduled run after a
+    crash would then skip every change made since, until the run after it.
+    """
+    if pipeline.has_pending_data:
+        logger.warning("finishing the load an earlier run left pending, then loading new changes")
+        pipeline.run()
 
 
 def table_row_counts(pipeline: dlt.Pipeline) -> dict[str, int]:
@@ -168,7 +186,7 @@ def demo_simulator() -> Iterator[str]:
     import intercom_sim
 
     workspace = intercom_sim.Workspace(**DEMO_WORKSPACE)
-    server = intercom_sim.start(workspace, port=0, token=DEMO_TOKEN, rate_limit=0)
+    server = intercom_sim.start(workspace, port=0, token=DEMO_TOKEN, rate_limit=0, export_delay_seconds=0.1)
     try:
         yield server.base_url
     finally:

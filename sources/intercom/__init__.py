@@ -29,6 +29,7 @@ from .errors import (
     PlanRestrictedError,
     TransientError,
 )
+from .exports import content_export_rows
 from .memberships import (
     TOMBSTONE_HINT,
     company_segment_rows,
@@ -102,6 +103,9 @@ def intercom_source(
     contacts_lookback_seconds: int = settings.CONTACTS_LOOKBACK_SECONDS,
     conversations_lookback_seconds: int = settings.CONVERSATIONS_LOOKBACK_SECONDS,
     activity_log_window_days: int = settings.ACTIVITY_LOG_WINDOW_DAYS,
+    export_window_days: int = settings.EXPORT_WINDOW_DAYS,
+    export_poll_seconds: float = settings.EXPORT_POLL_SECONDS,
+    export_max_wait_seconds: float = settings.EXPORT_MAX_WAIT_SECONDS,
     reconcile_deletes: bool = False,
     max_workers: int = settings.MAX_WORKERS,
     retry_backoff_seconds: float = settings.BACKOFF_BASE_SECONDS,
@@ -120,6 +124,10 @@ def intercom_source(
             day-granular and indexes new contacts late). Rows re-read unchanged are not loaded again.
         conversations_lookback_seconds: The same for conversations and tickets (search to the second).
         activity_log_window_days: Length of the created_at windows admin activity logs are read in.
+        export_window_days: Length of the receipt-time windows of content export jobs (one job each).
+        export_poll_seconds: First interval between polls of an export job's status (it backs off).
+        export_max_wait_seconds: How long an export job, ours or another holding the workspace's only
+            slot, may take before the run gives up.
         reconcile_deletes: List every contact id (GET /contacts, 150 per call) and compare the scroll's
             company ids with the destination: rows the API no longer returns get `deleted_at` set and their
             membership rows removed. Skipped on bounded (`end_date`) runs.
@@ -127,6 +135,12 @@ def intercom_source(
         retry_backoff_seconds: First backoff delay for transient faults; it doubles on each retry.
     """
     start, end = parse_date_range(start_date, end_date)
+    for name, days in (
+        ("activity_log_window_days", activity_log_window_days),
+        ("export_window_days", export_window_days),
+    ):
+        if days < 1:
+            raise ConfigurationError(f"{name} must be at least 1 day, not {days}.")
     client = make_client(access_token, region, base_url, api_version, max_workers, retry_backoff_seconds)
     attributes = DataAttributes(client)
 
@@ -349,6 +363,40 @@ def intercom_source(
             for page in client.numbered_pages(settings.ACTIVITY_LOGS, "activity_logs", params):
                 yield [plain_row(log) for log in page]
 
+    @dlt.resource(name="content_exports", primary_key="receipt_id", write_disposition="merge")
+    def content_exports() -> Iterator[list[Record]]:
+        """Message delivery and engagement rows (who received which outbound message, opens, clicks ...)
+        from the Data Export API: one export job per window of receipt times, streamed and merged on
+        `receipt_id`.
+
+        The cursor is the end of the last window whose rows were all read, kept in resource state and
+        committed with the load; each run starts a day before it, to pick up late receipts and the newer
+        engagement of recent ones. Without a cursor or start date, the last two years are exported. Windows
+        end at the time of the run; rows repeated at the edges are merged. A bounded run (`end_date`)
+        leaves the cursor alone.
+        """
+        state = dlt.current.resource_state()
+        now = int(time.time())
+        default_since = (
+            now - settings.HISTORY_YEARS * 365 * DAY if start_date in (None, "") else _epoch(start)
+        )
+        cursor = state.get("exported_until") if end is None else None
+        since = cursor - settings.EXPORT_LOOKBACK_SECONDS if cursor else default_since or 0
+        until = min(_epoch(end) or now, now)
+        windows = time_windows(since, until, export_window_days)
+
+        def window_done(window_end: int) -> None:
+            if end is None:
+                state["exported_until"] = window_end
+
+        yield from content_export_rows(
+            client,
+            windows,
+            poll_seconds=export_poll_seconds,
+            max_poll_seconds=export_max_wait_seconds,
+            on_window_done=window_done,
+        )
+
     def reference_list(name: str) -> DltResource:
         path, data_key, params, paged = settings.REFERENCE_LISTS[name]
 
@@ -393,6 +441,7 @@ def intercom_source(
         tickets,
         ticket_parts,
         admin_activity_logs,
+        content_exports,
         *(reference_list(name) for name in settings.REFERENCE_LISTS),
         data_attributes,
     )

@@ -71,6 +71,14 @@ TICKETS_SEARCH: Final = "/tickets/search"
 TICKET: Final = "/tickets/{id}"
 ACTIVITY_LOGS: Final = "/admins/activity_logs"
 ACTIVITY_LOG_WINDOW_DAYS: Final = 30
+EXPORT_WINDOW_DAYS: Final = 30
+"""Content export job length: a two-year backfill is 25 jobs."""
+EXPORT_LOOKBACK_SECONDS: Final = 86_400
+"""Each export run starts this far before its cursor: receipts recorded late, and the engagement columns
+(`first_open`, `first_click` ...) of recent receipts, are picked up again and merged on `receipt_id`."""
+EXPORT_POLL_SECONDS: Final = 10.0
+EXPORT_MAX_WAIT_SECONDS: Final = 1800.0
+"""How long one export job (ours, or another holding the workspace's single slot) may take."""
 HISTORY_YEARS: Final = 2
 """Windowed resources (activity logs, content exports) start this far back when no start_date is given."""
 

@@ -45,6 +45,7 @@ class Harness:
             "access_token": TOKEN,
             "base_url": self.server.base_url,
             "retry_backoff_seconds": 0.01,
+            "export_poll_seconds": 0.02,
             **self.source_options,
             **options,
         }
@@ -73,7 +74,7 @@ class Harness:
 
 def start_harness(tmp_path: Path, **workspace_sizes: Any) -> tuple[Harness, Any]:
     workspace = intercom_sim.Workspace(**{**SMALL, **workspace_sizes})
-    server = intercom_sim.start(workspace, port=0, token=TOKEN, rate_limit=0)
+    server = intercom_sim.start(workspace, port=0, token=TOKEN, rate_limit=0, export_delay_seconds=0.05)
     return Harness(workspace, server, tmp_path), server
 
 
