@@ -334,6 +334,14 @@ def _resolve_parent(doc: Any, pointer: str) -> tuple[Any, str]:
     return node, parts[-1]
 
 
+def resolve_ref(ref: str) -> Schema:
+    """The raw (patched, OpenAPI 3.0) schema a local `$ref` such as `#/components/schemas/contact` names."""
+    _absolute_ref(ref)  # rejects non-local refs
+    parent, key = _resolve_parent(patched_spec(), ref[1:])
+    schema: Schema = parent[key]
+    return schema
+
+
 @dataclass(frozen=True)
 class Operation:
     method: str
@@ -570,6 +578,7 @@ __all__ = [
     "load_spec",
     "operation_for",
     "patched_spec",
+    "resolve_ref",
     "response_schema",
     "to_json_schema",
     "validate_response",

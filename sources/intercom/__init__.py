@@ -18,6 +18,7 @@ from dlt.sources import DltResource
 
 from . import settings
 from .client import IntercomClient, resolve_base_url
+from .columns import TABLE_COLUMNS, custom_attribute_hints, keep_stored_types
 from .config import parse_date_range
 from .deletions import DELETED_AT_HINT, gone_markers, is_gone, stored_row
 from .errors import (
@@ -191,7 +192,7 @@ def intercom_source(
         name="contacts",
         primary_key="id",
         write_disposition="merge",
-        columns=DELETED_AT_HINT,
+        columns={**TABLE_COLUMNS["contacts"], **DELETED_AT_HINT},
     )
     def contacts(page: list[Record]) -> Iterator[list[Record]]:
         """Contacts (users and leads), incremental on `updated_at`, merged on `id`.
@@ -200,7 +201,8 @@ def intercom_source(
         not loaded from here: `contact_tags`, `contact_companies`, `notes` and `contact_subscriptions` hold
         them complete. `deleted_at` is set on contacts the API no longer returns (`reconcile_deletes`).
         """
-        yield [stored_row(contact) if is_gone(contact) else contact_row(contact) for contact in page]
+        rows = [stored_row(contact) if is_gone(contact) else contact_row(contact) for contact in page]
+        yield attributes.with_column_hints("contact", rows)
 
     def per_contact_table(
         name: str, key: tuple[str, ...], rows_of: Any, selected: bool = True, replace_per_contact: bool = True
@@ -210,7 +212,9 @@ def intercom_source(
 
         read.__doc__ = rows_of.__doc__
         hints: dict[str, Any] = (
-            {"merge_key": "contact_id", "columns": TOMBSTONE_HINT} if replace_per_contact else {}
+            {"merge_key": "contact_id", "columns": {**TABLE_COLUMNS[name], **TOMBSTONE_HINT}}
+            if replace_per_contact
+            else {"columns": TABLE_COLUMNS[name]}
         )
         return dlt.transformer(
             read,
@@ -247,14 +251,15 @@ def intercom_source(
         name="companies",
         primary_key="id",
         write_disposition="merge",
-        columns=DELETED_AT_HINT,
+        columns={**TABLE_COLUMNS["companies"], **DELETED_AT_HINT},
     )
     def companies(page: list[Record]) -> Iterator[list[Record]]:
         """Companies changed since the cursor, merged on `id`; their tags become `companies__tags`.
 
         `deleted_at` is set on companies the API no longer returns (`reconcile_deletes`).
         """
-        yield [stored_row(company) if is_gone(company) else company_row(company) for company in page]
+        rows = [stored_row(company) if is_gone(company) else company_row(company) for company in page]
+        yield attributes.with_column_hints("company", rows)
 
     @dlt.transformer(
         data_from=company_changes,
@@ -262,13 +267,18 @@ def intercom_source(
         primary_key=("company_id", "segment_id"),
         merge_key="company_id",
         write_disposition="merge",
-        columns=TOMBSTONE_HINT,
+        columns={**TABLE_COLUMNS["company_segments"], **TOMBSTONE_HINT},
     )
     def company_segments(page: list[Record]) -> Iterator[list[Record]]:
         """Segments of each changed company, replaced per company; from the embedded list when present."""
         yield company_segment_rows(client, page)
 
-    @dlt.resource(name="conversations", primary_key="id", write_disposition="merge")
+    @dlt.resource(
+        name="conversations",
+        primary_key="id",
+        write_disposition="merge",
+        columns=TABLE_COLUMNS["conversations"],
+    )
     def conversations(
         updated_at: dlt.sources.incremental[datetime] = dlt.sources.incremental(
             "updated_at",
@@ -293,10 +303,15 @@ def intercom_source(
             query,
             "conversation",
         ):
-            yield [conversation_row(conversation) for conversation in page]
+            rows = [conversation_row(conversation) for conversation in page]
+            yield attributes.with_column_hints("conversation", rows)
 
     @dlt.transformer(
-        name="conversation_parts", data_from=conversations, primary_key="id", write_disposition="merge"
+        name="conversation_parts",
+        data_from=conversations,
+        primary_key="id",
+        write_disposition="merge",
+        columns=TABLE_COLUMNS["conversation_parts"],
     )
     def conversation_parts(page: list[Record]) -> Iterator[list[Record]]:
         """Parts of each conversation changed in this run, from GET /conversations/{id}, fetched concurrently.
@@ -326,13 +341,23 @@ def intercom_source(
             settings.TICKETS_SEARCH, "tickets", updated_at, conversations_lookback_seconds, query, None
         )
 
-    @dlt.transformer(data_from=ticket_changes, name="tickets", primary_key="id", write_disposition="merge")
+    @dlt.transformer(
+        data_from=ticket_changes,
+        name="tickets",
+        primary_key="id",
+        write_disposition="merge",
+        columns=TABLE_COLUMNS["tickets"],
+    )
     def tickets(page: list[Record]) -> Iterator[list[Record]]:
         """Tickets, incremental on `updated_at`, merged on `id`; contacts become `tickets__contacts`."""
         yield [ticket_row(ticket) for ticket in page]
 
     @dlt.transformer(
-        data_from=ticket_changes, name="ticket_parts", primary_key="id", write_disposition="merge"
+        data_from=ticket_changes,
+        name="ticket_parts",
+        primary_key="id",
+        write_disposition="merge",
+        columns=TABLE_COLUMNS["ticket_parts"],
     )
     def ticket_parts(page: list[Record]) -> Iterator[list[Record]]:
         """Parts of each changed ticket, each with `ticket_id`: from the search result when it embeds
@@ -344,7 +369,12 @@ def intercom_source(
             _warn_if_truncated(ticket, "ticket_parts")
             yield part_rows(ticket, "ticket_parts", "ticket_id")
 
-    @dlt.resource(name="admin_activity_logs", primary_key="id", write_disposition="merge")
+    @dlt.resource(
+        name="admin_activity_logs",
+        primary_key="id",
+        write_disposition="merge",
+        columns=TABLE_COLUMNS["admin_activity_logs"],
+    )
     def admin_activity_logs(
         created_at: dlt.sources.incremental[datetime] = dlt.sources.incremental(
             "created_at", initial_value=start, end_value=end
@@ -408,9 +438,16 @@ def intercom_source(
                 yield [plain_row(item) for item in client.get_list(path, data_key, params)]
 
         read.__doc__ = f"All {name} from GET {path}, replaced on every run (deleted ones disappear)."
-        return dlt.resource(read, name=name, primary_key="id", write_disposition="replace")
+        return dlt.resource(
+            read, name=name, primary_key="id", write_disposition="replace", columns=TABLE_COLUMNS[name]
+        )
 
-    @dlt.resource(name="data_attributes", primary_key=("model", "full_name"), write_disposition="replace")
+    @dlt.resource(
+        name="data_attributes",
+        primary_key=("model", "full_name"),
+        write_disposition="replace",
+        columns=TABLE_COLUMNS["data_attributes"],
+    )
     def data_attributes() -> Iterator[list[Record]]:
         """Built-in and custom data attributes of contacts, companies and conversations, archived included.
 
@@ -453,6 +490,7 @@ class DataAttributes:
     def __init__(self, client: IntercomClient) -> None:
         self._client = client
         self._by_model: dict[str, list[Record]] = {}
+        self._hinted: set[str] = set()
 
     def of_model(self, model: str) -> list[Record]:
         if model not in self._by_model:
@@ -468,6 +506,21 @@ class DataAttributes:
             for attribute in self.of_model(model)
             if attribute.get("custom") and attribute.get("data_type") == "date"
         )
+
+    def with_column_hints(self, model: str, rows: list[Record]) -> Any:
+        """`rows`, the first time for `model` marked with the column types of its custom attributes.
+
+        dlt merges marked hints into the resource's for the rest of the run. Columns the destination
+        already holds with another type keep it (`keep_stored_types`). An empty hint is never sent: dlt
+        would read `columns={}` as "no columns" and drop the resource's own.
+        """
+        if model in self._hinted:
+            return rows
+        self._hinted.add(model)
+        schema, table = dlt.current.source_schema(), dlt.current.resource_name()
+        stored = schema.get_table_columns(table) if table in schema.tables else {}
+        hints = keep_stored_types(custom_attribute_hints(self.of_model(model)), stored)
+        return dlt.mark.with_hints(rows, dlt.mark.make_hints(columns=hints)) if hints else rows
 
 
 class RecentRows:

@@ -6,6 +6,7 @@ dlt flattens nested objects into columns (`location__city`) and turns lists into
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import UTC, datetime
 from typing import Any
 
@@ -64,16 +65,26 @@ def unwrap_list(wrapper: Any, key: str) -> list[Any]:
     return []
 
 
+def present(record: Record, dropped: Collection[str] = ()) -> Record:
+    """The fields of `record` that hold a value, except `dropped`.
+
+    A null carries nothing for dlt: a typed column (sources/intercom/columns.py) is null where its key is
+    missing, and a key that is only ever null (an absent object such as `avatar`, whose fields are the
+    columns) would only make dlt warn that it cannot type it.
+    """
+    return {key: value for key, value in record.items() if value is not None and key not in dropped}
+
+
 def contact_row(contact: Record) -> Record:
     """A contact without the embedded lists Intercom cuts at 10 items (loaded complete elsewhere)."""
-    row = {key: value for key, value in contact.items() if key not in CONTACT_TRUNCATED_LISTS}
+    row = present(contact, CONTACT_TRUNCATED_LISTS)
     row["social_profiles"] = unwrap_list(contact.get("social_profiles"), "data")
     return row
 
 
 def company_row(company: Record) -> Record:
     """A company with its complete tag list as a child table; segments go to `company_segments`."""
-    row = {key: value for key, value in company.items() if key != "segments"}
+    row = present(company, ("segments",))
     row["tags"] = unwrap_list(company.get("tags"), "tags")
     return row
 
@@ -83,7 +94,7 @@ def conversation_row(conversation: Record) -> Record:
 
     Parts are not part of the row: they go to `conversation_parts`.
     """
-    row = {key: value for key, value in conversation.items() if key != "conversation_parts"}
+    row = present(conversation, ("conversation_parts",))
     row["contacts"] = unwrap_list(conversation.get("contacts"), "contacts")
     row["tags"] = unwrap_list(conversation.get("tags"), "tags")
     row["teammates"] = unwrap_list(conversation.get("teammates"), "teammates")
@@ -95,7 +106,7 @@ def conversation_row(conversation: Record) -> Record:
 def ticket_row(ticket: Record) -> Record:
     """A ticket with its contacts and linked objects as child tables; the embedded ticket type is
     reduced to `ticket_type_id` (the `ticket_types` table holds it) and parts go to `ticket_parts`."""
-    row = {key: value for key, value in ticket.items() if key not in ("ticket_parts", "ticket_type")}
+    row = present(ticket, ("ticket_parts", "ticket_type"))
     row["ticket_type_id"] = (ticket.get("ticket_type") or {}).get("id")
     row["contacts"] = unwrap_list(ticket.get("contacts"), "contacts")
     row["linked_objects"] = unwrap_list(ticket.get("linked_objects"), "data")
@@ -105,20 +116,20 @@ def ticket_row(ticket: Record) -> Record:
 def part_rows(parent: Record, parts_key: str, parent_column: str) -> list[Record]:
     """The parts embedded in a conversation or ticket, each carrying its parent's id."""
     parts = unwrap_list(parent.get(parts_key), parts_key)
-    return [{**part, parent_column: parent["id"]} for part in parts]
+    return [{**present(part), parent_column: parent["id"]} for part in parts]
 
 
 def note_row(note: Record) -> Record:
     """A note with `contact_id` and `author_id` (the admin's details live in `admins`)."""
-    row = {key: value for key, value in note.items() if key not in ("contact", "author")}
+    row = present(note, ("contact", "author"))
     row["contact_id"] = (note.get("contact") or {}).get("id")
     row["author_id"] = (note.get("author") or {}).get("id")
     return row
 
 
 def plain_row(record: Record) -> Record:
-    """Rows of reference lists (admins, teams, tags ...): timestamps converted, nothing else."""
-    return convert_timestamps(dict(record))
+    """Rows of reference lists (admins, teams, tags ...): timestamps converted, nulls dropped."""
+    return convert_timestamps(present(record))
 
 
 def epoch_seconds(value: datetime) -> int:
