@@ -157,13 +157,23 @@ def load(args: argparse.Namespace, access_token: str, base_url: str | None, data
 
 
 def finish_interrupted_loads(pipeline: dlt.Pipeline) -> None:
-    """Normalizes and loads the packages a killed or failed earlier run left, before extracting anew.
+    """Settles what a killed or failed earlier run left, so that this run also loads the new changes.
 
-    dlt's `run()` would load only those and return without extracting: the first scheduled run after a
-    crash would then skip every change made since, until the run after it.
+    dlt's `run()` would load a pending package and stop, leaving every change made since for the run
+    after. A package cut off while a load job ran is aborted instead of resumed: the destination may have
+    committed that job, and dlt would run it again, loading its rows twice (merged tables with child
+    tables keep both copies). Aborting rewinds the local state to before the package, so the extract that
+    follows reads those changes again.
     """
+    if not pipeline.has_pending_data:
+        return
+    plan = pipeline.abort_packages(dry_run=True)
+    interrupted = plan["package_to_abort"] if plan else None
+    if interrupted and interrupted["interrupted_jobs"]:
+        logger.warning("an earlier run was cut off while loading; its changes are read again")
+        pipeline.abort_packages()
     if pipeline.has_pending_data:
-        logger.warning("finishing the load an earlier run left pending, then loading new changes")
+        logger.warning("loading what an earlier run left pending, then the new changes")
         pipeline.run()
 
 

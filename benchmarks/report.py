@@ -1,0 +1,546 @@
+"""Renders the results of `benchmarks/run.py` as BENCHMARKS.md, each figure beside its target and command.
+
+The block between ANALYSIS_START and ANALYSIS_END is written by hand; it is carried over when the file is
+rewritten, so regenerating the figures never loses it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import bounds
+
+Result = dict[str, Any]
+
+ANALYSIS_START = "<!-- analysis: written by hand, kept when run.py rewrites this file -->"
+ANALYSIS_END = "<!-- /analysis -->"
+CONTACTS_ROWS_PER_S_TARGET = 25_000
+BACKFILL_RATIO_TARGET = 1.15
+FULL_LOAD_RATIO_TARGET = 1.02
+RSS_TARGET_MB = 300.0
+RSS_FLAT_GROWTH = 1.10
+""""Flat between sizes": the larger size's peak at most 10% above the smaller's."""
+NEAR_FASTEST = 1.05
+"""A worker count is as good as the fastest when its backfill is within 5% of the fastest one."""
+
+
+# ---------------------------------------------------------------------------------------------- helpers
+
+
+def table(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    return lines
+
+
+def num(value: float | None, digits: int = 0) -> str:
+    return "–" if value is None else f"{value:,.{digits}f}"
+
+
+def verdict(passed: bool) -> str:
+    return "PASS" if passed else "**FAIL**"
+
+
+def command(results: Result, section: str) -> str:
+    quick = " --quick" if results["meta"]["quick"] else ""
+    return f"`python benchmarks/run.py{quick} --only {section}`"
+
+
+def main_rows(load: Result) -> int:
+    return int(load["rows"].get(load["resources"][0], 0))
+
+
+def all_rows(load: Result) -> int:
+    return sum(int(count) for count in load["rows"].values())
+
+
+def rate(rows: float, seconds: float) -> float | None:
+    return rows / seconds if seconds > 0 else None
+
+
+def status_note(load: Result) -> str:
+    other = {code: count for code, count in load["statuses"].items() if code != "200"}
+    return ", ".join(f"{count} × HTTP {code}" for code, count in sorted(other.items())) or "all 200"
+
+
+# ---------------------------------------------------------------------------------------------- (a)
+
+
+def contacts_rows_per_s(results: Result) -> float | None:
+    load = results["a"]["contacts"]
+    return rate(main_rows(load), load["seconds"]["total"])
+
+
+def throughput_row(name: str, load: Result) -> list[str]:
+    seconds = load["seconds"]
+    main, every = main_rows(load), all_rows(load)
+    return [
+        name,
+        num(main),
+        num(every),
+        num(seconds["extract"], 1),
+        num(seconds["normalize"], 1),
+        num(seconds["load"], 1),
+        num(seconds["total"], 1),
+        num(load["cpu_seconds"]["total"], 1),
+        f"**{num(rate(main, seconds['total']))}**",
+        num(rate(every, seconds["total"])),
+        num(rate(main, seconds["extract"])),
+        num(rate(every, seconds["normalize"])),
+        num(rate(every, seconds["load"])),
+        num(load["calls_total"]),
+        num(load["sim_cpu_s"], 1),
+        num(load["vm_hwm_mb"]),
+    ]
+
+
+def section_a(results: Result) -> list[str]:
+    a = results["a"]
+    loads = {
+        "contacts": a["contacts"],
+        "companies": a["companies"],
+        "conversations + parts": a["conversations"],
+    }
+    header = [
+        "load",
+        "rows, main table",
+        "rows, all tables",
+        "extract s",
+        "normalize s",
+        "load s",
+        "total s",
+        "CPU s",
+        "main rows/s end-to-end",
+        "all rows/s end-to-end",
+        "extract main rows/s",
+        "normalize all rows/s",
+        "load all rows/s",
+        "API calls",
+        "simulator CPU s",
+        "peak RSS MB",
+    ]
+    measured = contacts_rows_per_s(results)
+    lines = [
+        "## (a) Throughput: zero latency, no rate limit",
+        "",
+        f"Command: {command(results, 'a')}. Simulator: `{a['simulator']}`. One load per row, each in a fresh"
+        " process: `pipeline.extract()`, `.normalize()`, `.load()` timed separately (parquet into DuckDB)."
+        " CPU s: the pipeline process's CPU time (all threads) over the three steps; wall time above it is"
+        " waiting (for the simulator, or for a CPU shared with other work).",
+        "",
+        *table(header, (throughput_row(name, load) for name, load in loads.items())),
+        "",
+        "Rows per table: "
+        + "; ".join(
+            f"{name}: " + ", ".join(f"{t} {num(n)}" for t, n in load["rows"].items())
+            for name, load in loads.items()
+        ),
+        "",
+        f"Target: ≥ {CONTACTS_ROWS_PER_S_TARGET:,} contact rows/s end-to-end, or the measured ceiling with a"
+        f" profile: measured {num(measured)} rows/s,"
+        f" {verdict((measured or 0) >= CONTACTS_ROWS_PER_S_TARGET)}."
+        ' Where the time goes: see *Profiles* below. "simulator CPU s" is the simulator process\'s CPU time'
+        " during the load: when it is well below the extract time, the server was not the bottleneck.",
+    ]
+    return lines
+
+
+# ---------------------------------------------------------------------------------------------- (b)
+
+
+def bound_of(results: Result, run: Result) -> bounds.BackfillBound:
+    conversations = int(run["load"]["rows"].get("conversations", results["b"]["conversations"]))
+    return bounds.backfill_bound(conversations, run["latency_ms"], results["b"]["rate_limit"], run["workers"])
+
+
+def ratio(run: Result, results: Result, phase: str = "total") -> float:
+    return float(run["load"]["seconds"][phase]) / bound_of(results, run).bound_s
+
+
+PHASE_PAIR = ("total", "extract")
+
+
+def headline_run(results: Result) -> Result | None:
+    return next((run for run in results["b"]["runs"] if run["default"]), None)
+
+
+def backfill_row(results: Result, run: Result) -> list[str]:
+    bound, load = bound_of(results, run), run["load"]
+    workers = f"{run['workers']}" + (" (default)" if run["default"] else "")
+    return [
+        f"{run['latency_ms']} ms",
+        workers,
+        num(load["seconds"]["extract"], 1),
+        num(load["seconds"]["total"], 1),
+        num(bound.rate_s, 1),
+        num(bound.latency_s, 1),
+        f"{num(bound.bound_s, 1)} ({bound.limited_by})",
+        f"**{ratio(run, results):.2f}×**",
+        f"{ratio(run, results, 'extract'):.2f}×",
+        f"{num(load['calls_total'])} (min {num(bound.calls)})",
+        status_note(load),
+        " / ".join(verdict(ratio(run, results, phase) <= BACKFILL_RATIO_TARGET) for phase in PHASE_PAIR),
+    ]
+
+
+def section_b(results: Result) -> list[str]:
+    b = results["b"]
+    per_s = bounds.per_second(b["rate_limit"])
+    header = [
+        "latency",
+        "workers",
+        "extract s",
+        "total s",
+        "rate bound s",
+        "latency bound s",
+        "bound s",
+        "total / bound",
+        "extract / bound",
+        "API calls",
+        "other statuses",
+        "≤ 1.15×: total / extract",
+    ]
+    return [
+        "## (b) Backfill at the rate limit",
+        "",
+        f"Command: {command(results, 'b')} (the worker sweep: {command(results, 'sweep')}). Simulator:"
+        f" `{b['simulator']}` ({per_s * 10:,.0f} requests per 10-second window = {per_s:.1f}/s), latency set"
+        f" per load through `POST /_sim/knobs`. Each load backfills {num(b['conversations'])} conversations"
+        " with their parts (`conversations` + `conversation_parts`) in a fresh process and starts at a window"
+        " boundary, so it gets no part-used window for free.",
+        "",
+        "Bound = max(rate bound, latency bound). Calls = ⌈n/150⌉ search pages + 1 `GET /data_attributes` + n"
+        " `GET /conversations/{id}`; rate bound = calls / requests per second; latency bound = latency × (the"
+        " sequential calls + n / workers), i.e. the detail GETs spread perfectly over the workers. Total ="
+        " extract + normalize + load, the wall time of the backfill; extract alone is shown too.",
+        "",
+        *table(header, (backfill_row(results, run) for run in b["runs"])),
+        *(["", *section_sweep(results)] if "sweep" in results["meta"]["sections"] else []),
+    ]
+
+
+def sweep_cell(results: Result, run: Result | None) -> str:
+    if run is None:
+        return "–"
+    return f"{num(run['load']['seconds']['total'], 1)} s ({ratio(run, results):.2f}×)"
+
+
+def best_workers(results: Result, latency_ms: int) -> int | None:
+    """The fewest workers whose backfill is within NEAR_FASTEST of the fastest at this latency."""
+    runs = [run for run in results["b"]["runs"] if run["latency_ms"] == latency_ms and not run["default"]]
+    if not runs:
+        return None
+    fastest = min(run["load"]["seconds"]["total"] for run in runs)
+    near = [run["workers"] for run in runs if run["load"]["seconds"]["total"] <= fastest * NEAR_FASTEST]
+    return min(near)
+
+
+def section_sweep(results: Result) -> list[str]:
+    runs = results["b"]["runs"]
+    latencies = sorted({run["latency_ms"] for run in runs})
+    workers = sorted({run["workers"] for run in runs})
+    by_cell = {(run["latency_ms"], run["workers"]): run for run in runs if not run["default"]}
+    rows = [[str(w)] + [sweep_cell(results, by_cell.get((lat, w))) for lat in latencies] for w in workers]
+    best = ", ".join(f"{best_workers(results, lat)} at {lat} ms" for lat in latencies)
+    return [
+        "### Worker count (`max_workers`)",
+        "",
+        f"Command: {command(results, 'sweep')}. Backfill wall time (total / bound), as in the table above.",
+        "",
+        *table(["workers", *(f"{lat} ms latency" for lat in latencies)], rows),
+        "",
+        f"Fewest workers within {NEAR_FASTEST - 1:.0%} of the fastest backfill: {best}.",
+    ]
+
+
+# ---------------------------------------------------------------------------------------------- (c)
+
+
+def calls_rows(c: Result) -> tuple[list[list[str]], dict[str, int]]:
+    full, no_change = c["full"], c["no_change"]
+    full_min = bounds.full_load_minimum(full["rows"], c["scroll_page_size"])
+    target = bounds.no_change_target()
+    api_min = bounds.no_change_minimum(int(full["rows"].get("companies", 0)), c["scroll_page_size"])
+    unexpected = (set(full["calls"]) | set(no_change["calls"])) - set(bounds.ROUTE_RESOURCE)
+    routes = [*bounds.ROUTE_RESOURCE, *sorted(unexpected)]
+    totals = dict.fromkeys(("full", "full_min", "no_change", "target", "api_min"), 0)
+    rows = []
+    for route in routes:
+        values = {
+            "full": full["calls"].get(route, 0),
+            "full_min": full_min.get(route, 0),
+            "no_change": no_change["calls"].get(route, 0),
+            "target": target.get(route, 0),
+            "api_min": api_min.get(route, 0),
+        }
+        totals = {key: totals[key] + values[key] for key in totals}
+        resource = bounds.ROUTE_RESOURCE.get(route, "(not expected)")
+        rows.append([f"`{route}`", resource, *(num(values[key]) for key in totals)])
+    rows.append(["**total**", "", *(f"**{num(totals[key])}**" for key in totals)])
+    return rows, totals
+
+
+def full_load_ratio(results: Result) -> float:
+    _, totals = calls_rows(results["c"])
+    return totals["full"] / totals["full_min"]
+
+
+def section_c(results: Result) -> list[str]:
+    c = results["c"]
+    rows, totals = calls_rows(c)
+    header = ["route", "resource", "full load", "minimum", "no change", "target", "API minimum"]
+    return [
+        "## (c) API calls",
+        "",
+        f"Command: {command(results, 'c')}. Simulator: `{c['simulator']}` (companies scroll pages of"
+        f" {c['scroll_page_size']}). A first load of {', '.join(bounds.RESOURCES)}, then the same pipeline"
+        " again with nothing changed; calls are the simulator's own counters (`GET /_sim/counters`).",
+        "",
+        "Minimum of a full load: ⌈n/150⌉ per search-paged resource, 1 detail GET per conversation, companies"
+        " ⌈n/scroll page⌉ + 1, 1 per small table, 3 for data_attributes. Target with nothing changed: one"
+        " call"
+        ' per incremental resource plus the small replace tables; "API minimum" is what this API allows:'
+        " companies cannot be filtered by date, so a run must scroll them all.",
+        "",
+        *table(header, rows),
+        "",
+        f"Full load: {num(totals['full'])} calls = {full_load_ratio(results):.3f}× the minimum"
+        f" (target ≤ {FULL_LOAD_RATIO_TARGET}×):"
+        f" {verdict(full_load_ratio(results) <= FULL_LOAD_RATIO_TARGET)}."
+        f" Nothing changed: {num(totals['no_change'])} calls, target ≤ {num(totals['target'])}:"
+        f" {verdict(totals['no_change'] <= totals['target'])}; the API's minimum is {num(totals['api_min'])}."
+        f" Statuses: full load {status_note(c['full'])}; no change {status_note(c['no_change'])}.",
+    ]
+
+
+# ---------------------------------------------------------------------------------------------- (d)
+
+
+def memory_verdict(results: Result) -> tuple[bool, bool]:
+    peaks = [float(load["vm_hwm_mb"]) for load in results["d"].values()]
+    return max(peaks) <= RSS_TARGET_MB, max(peaks) <= min(peaks) * RSS_FLAT_GROWTH
+
+
+def memory_row(size: str, load: Result) -> list[str]:
+    after = load["vm_hwm_after_mb"]
+    steps = (num(after[step]) for step in ("before", "extract", "normalize", "load"))
+    return [num(int(size)), *steps, num(load["seconds"]["total"], 1)]
+
+
+def section_d(results: Result) -> list[str]:
+    under, flat = memory_verdict(results)
+    header = ["contacts", "before extract", "after extract", "after normalize", "after load = peak", "load s"]
+    return [
+        "## (d) Peak memory",
+        "",
+        f"Command: {command(results, 'd')}. Contacts only, each size in a fresh pipeline process (the"
+        " simulator runs in another process). Peak RSS is the pipeline process's `VmHWM` (/proc/self/status,"
+        " MB), read before extract (imports done, source built) and after each step: it only grows, so the"
+        " step that raises it is the one using the memory. dlt normalizes in-process here (one worker).",
+        "",
+        *table(header, (memory_row(size, load) for size, load in results["d"].items())),
+        "",
+        f"Target ≤ {RSS_TARGET_MB:.0f} MB: {verdict(under)}; flat between sizes"
+        f" (≤ +{RSS_FLAT_GROWTH - 1:.0%}): {verdict(flat)}.",
+    ]
+
+
+# ---------------------------------------------------------------------------------------------- profiles
+
+PHASES = ("extract", "normalize", "load", "setup")
+
+
+def pct(count: float, total: float) -> str:
+    return f"{100 * count / total:.1f}%"
+
+
+def category_rows(profile: Result) -> list[list[str]]:
+    """Share of CPU samples per category, overall and per phase, busiest category first; then the total."""
+    samples = max(1, profile["samples"])
+    cells: dict[tuple[str, str], int] = {(cat, phase): count for cat, phase, count in profile["cells"]}
+    totals: dict[str, int] = {}
+    for (category, _), count in cells.items():
+        totals[category] = totals.get(category, 0) + count
+    rows = [
+        [category, pct(total, samples), *(pct(cells.get((category, phase), 0), samples) for phase in PHASES)]
+        for category, total in sorted(totals.items(), key=lambda item: -item[1])
+    ]
+    per_phase = (sum(cells.get((category, phase), 0) for category in totals) for phase in PHASES)
+    return [*rows, ["**all**", "100%", *(pct(count, samples) for count in per_phase)]]
+
+
+def profile_lines(name: str, profile: Result) -> list[str]:
+    load, samples = profile["load"], max(1, profile["samples"])
+    seconds = load["seconds"]
+    leaves = ([f"`{leaf}`", pct(count, samples)] for leaf, count in profile["top_leaves"])
+    return [
+        f"### {name}",
+        "",
+        f"`{load['command']}`: {profile['samples']:,} samples; the profiled load took extract"
+        f" {seconds['extract']:.1f} s, normalize {seconds['normalize']:.1f} s, load {seconds['load']:.1f} s"
+        f" ({num(main_rows(load))} {load['resources'][0]}).",
+        "",
+        *table(["category (share of CPU samples)", "all", *PHASES], category_rows(profile)),
+        "",
+        "Busiest leaf frames:",
+        "",
+        *table(["leaf frame", "share"], leaves),
+    ]
+
+
+def section_profile(results: Result) -> list[str]:
+    profile = results["profile"]
+    if "error" in profile:
+        return ["## Profiles", "", f"Not recorded: {profile['error']}."]
+    lines = [
+        "## Profiles: where the time goes",
+        "",
+        f"Command: {command(results, 'profile')} (py-spy `record --format raw --nonblocking --gil`, 100 Hz,"
+        f" on a zero-latency workspace: `{profile['simulator']}`). `--gil` samples only the thread holding"
+        " Python's GIL, i.e. where the Python CPU time goes: threads waiting to re-acquire the GIL after I/O"
+        " would otherwise look busy, while work that releases the GIL (DuckDB, pyarrow, zlib, socket waits)"
+        " is not sampled; the step timings above show it. A sample's phase is the dlt step it runs under"
+        " (worker threads by their code); its category is its leaf frame's module, except `imports` and"
+        " `jsonpath compile`, which count any sample with such a frame on the stack. Time in C extensions"
+        " that keep the GIL (orjson) counts for the Python frame that called them.",
+        "",
+    ]
+    for name in ("contacts", "conversations"):
+        if name in profile:
+            lines += [*profile_lines(name, profile[name]), ""]
+    return lines
+
+
+# ---------------------------------------------------------------------------------------------- summary
+
+
+def summary_a(results: Result) -> list[list[str]]:
+    measured = contacts_rows_per_s(results)
+    figure = f"contacts end-to-end, {num(main_rows(results['a']['contacts']))} contacts"
+    passed = (measured or 0) >= CONTACTS_ROWS_PER_S_TARGET
+    target = f"≥ {CONTACTS_ROWS_PER_S_TARGET:,} rows/s"
+    return [["(a)", figure, f"{num(measured)} rows/s", target, verdict(passed), command(results, "a")]]
+
+
+def summary_b(results: Result) -> list[list[str]]:
+    run, b = headline_run(results), results["b"]
+    if run is None:
+        return []
+    bound, measured = bound_of(results, run), ratio(run, results)
+    figure = (
+        f"backfill of {num(b['conversations'])} conversations with parts, {run['latency_ms']} ms,"
+        f" {num(b['rate_limit'])}/min, {run['workers']} workers (default)"
+    )
+    value = (
+        f"{run['load']['seconds']['total']:.1f} s = {measured:.2f}× the bound"
+        f" ({bound.bound_s:.1f} s, {bound.limited_by}); extract alone"
+        f" {run['load']['seconds']['extract']:.1f} s = {ratio(run, results, 'extract'):.2f}×"
+    )
+    passed = verdict(measured <= BACKFILL_RATIO_TARGET)
+    return [["(b)", figure, value, f"≤ {BACKFILL_RATIO_TARGET}×", passed, command(results, "b")]]
+
+
+def summary_c(results: Result) -> list[list[str]]:
+    _, totals = calls_rows(results["c"])
+    full_ratio, run = full_load_ratio(results), command(results, "c")
+    full = f"{num(totals['full'])} = {full_ratio:.3f}× the minimum"
+    no_change = f"{num(totals['no_change'])} (the API's minimum: {num(totals['api_min'])})"
+    full_passed = verdict(full_ratio <= FULL_LOAD_RATIO_TARGET)
+    no_change_passed = verdict(totals["no_change"] <= totals["target"])
+    return [
+        ["(c)", "API calls, full load", full, f"≤ {FULL_LOAD_RATIO_TARGET}×", full_passed, run],
+        ["(c)", "API calls, nothing changed", no_change, f"≤ {num(totals['target'])}", no_change_passed, run],
+    ]
+
+
+def summary_d(results: Result) -> list[list[str]]:
+    under, flat = memory_verdict(results)
+    sizes = " / ".join(num(int(size)) for size in results["d"])
+    peaks = " / ".join(f"{num(load['vm_hwm_mb'])} MB" for load in results["d"].values())
+    target = f"≤ {RSS_TARGET_MB:.0f} MB, flat"
+    return [
+        ["(d)", f"peak RSS, {sizes} contacts", peaks, target, verdict(under and flat), command(results, "d")]
+    ]
+
+
+def loads_in(value: Any) -> Iterator[Result]:
+    """Every load result nested anywhere in the results."""
+    if isinstance(value, dict):
+        if "load_average" in value:
+            yield value
+        for item in value.values():
+            yield from loads_in(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from loads_in(item)
+
+
+def load_average_note(results: Result) -> str:
+    averages = [average for load in loads_in(results) for average in load["load_average"]]
+    if not averages:
+        return ""
+    return (
+        f" The machine's 1-minute load average at the start and end of the loads ranged"
+        f" {min(averages):.1f}–{max(averages):.1f} on {results['meta']['cpus']} CPUs (other work on the host"
+        " shows up in the figures)."
+    )
+
+
+def header_lines(results: Result) -> list[str]:
+    meta = results["meta"]
+    lines = [
+        "# Benchmarks",
+        "",
+        "<!-- generated by benchmarks/run.py: edit only the analysis block at the end -->",
+        "",
+        f"Produced by `{meta['command']}` ({meta['finished']}, {meta['seconds'] / 60:.0f} min; commit"
+        f" {meta['commit']}; Python {meta['python']}, dlt {meta['dlt']}, {meta['cpus']} CPUs). Against the"
+        " local simulator (`python -m intercom_sim`, its own process, real HTTP on 127.0.0.1), loading"
+        " parquet into DuckDB; every load is a fresh `python benchmarks/load_once.py` process whose pipelines"
+        " dir and DuckDB file are in a temp dir. `--only <section>` reruns one section."
+        + load_average_note(results),
+    ]
+    if meta["quick"]:
+        lines += [
+            "",
+            "**Quick run: small workspaces, not the figures of record** (`python benchmarks/run.py`).",
+        ]
+    return lines
+
+
+# ---------------------------------------------------------------------------------------------- document
+
+
+def render(results: Result, analysis: str) -> str:
+    lines = [*header_lines(results), "", "## Summary", ""]
+    rows = [row for key, summary in SUMMARIES if key in results for row in summary(results)]
+    lines += table(["", "figure", "measured", "target", "verdict", "command"], rows)
+    for key, section in SECTIONS:
+        if key in results:
+            lines += ["", *section(results)]
+    analysis_block = [ANALYSIS_START, analysis.strip() or "(not written yet)", ANALYSIS_END]
+    return "\n".join([*lines, "", "## Analysis", "", *analysis_block, ""])
+
+
+SUMMARIES = (("a", summary_a), ("b", summary_b), ("c", summary_c), ("d", summary_d))
+SECTIONS = (
+    ("a", section_a),
+    ("b", section_b),
+    ("c", section_c),
+    ("d", section_d),
+    ("profile", section_profile),
+)
+
+
+def kept_analysis(path: Path) -> str:
+    if not path.exists():
+        return ""
+    text = path.read_text(encoding="utf-8")
+    start, end = text.find(ANALYSIS_START), text.find(ANALYSIS_END)
+    return text[start + len(ANALYSIS_START) : end] if 0 <= start < end else ""
+
+
+def write(results: Result, path: Path) -> None:
+    path.write_text(render(results, kept_analysis(path)), encoding="utf-8")

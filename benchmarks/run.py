@@ -1,0 +1,381 @@
+"""Benchmarks for "Throughput at the rate-limit bound": writes BENCHMARKS.md (not part of the CI tests).
+
+    python benchmarks/run.py                  # the figures of record -> BENCHMARKS.md (about 25 min)
+    python benchmarks/run.py --quick          # small sizes, no sweep, < 3 min: benchmarks/BENCHMARKS.quick.md
+    python benchmarks/run.py --only b,sweep --json /tmp/bench.json     # some sections; keep raw results
+    python benchmarks/run.py --render /tmp/bench.json                  # rewrite the markdown from them
+
+Sections (`--only`):
+  a        zero latency, no rate limit: rows/s into DuckDB (parquet) for contacts, companies, conversations
+           with parts, split into extract / normalize / load
+  b        150 ms latency and the 10,000/min limit: wall time of a 5,000-conversation backfill with parts at
+           the default worker count, beside the bound max(calls / rate, latency-bound with the workers)
+  sweep    (b) with 4, 8, 16, 32 workers at 150 ms and 300 ms latency
+  c        API calls of a full load and of an incremental run where nothing changed, beside the minimum
+  d        peak RSS (VmHWM) of the pipeline process loading contacts at two sizes
+  profile  py-spy CPU profiles of the contacts and the conversations loads: where the time goes
+
+The simulator (`python -m intercom_sim`) runs in its own process on a free loopback port; every load runs in
+a fresh process (`benchmarks/load_once.py`), with its pipelines dir and DuckDB file in a temp dir. Only
+127.0.0.1 is contacted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import bounds
+import load_once
+import report
+from profile_summary import summarise_file
+from simproc import REPO_ROOT, Simulator, WorkspaceSize, simulator
+
+SECTIONS = ("a", "b", "sweep", "c", "d", "profile")
+CONVERSATIONS = ("conversations", "conversation_parts")
+SWEEP_WORKERS = (4, 8, 16, 32)
+SWEEP_LATENCIES_MS = (150, 300)
+PY_SPY = ("py-spy", "record", "--format", "raw", "--nonblocking", "--gil")
+"""Samples only the thread holding the GIL: threads waiting for it after I/O would otherwise count as CPU."""
+WINDOW_SECONDS = 10.0
+"""The simulator's rate-limit windows; rate-limited loads start at a window boundary (see `load`)."""
+
+Result = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Workspace sizes and settings of a run (full or quick)."""
+
+    throughput: WorkspaceSize
+    """(a), and the larger contacts size of (d)."""
+    small: WorkspaceSize
+    """The smaller contacts size of (d), and the profiles."""
+    calls: WorkspaceSize
+    backfill: WorkspaceSize
+    rate_limit: int
+    backfill_latency_ms: int = 150
+    sweep_latencies_ms: tuple[int, ...] = SWEEP_LATENCIES_MS
+    sweep_workers: tuple[int, ...] = SWEEP_WORKERS
+
+    def memory_sizes(self) -> tuple[int, int]:
+        return self.small.contacts, self.throughput.contacts
+
+
+FULL = Plan(
+    throughput=WorkspaceSize(contacts=200_000, companies=20_000, conversations=5_000),
+    small=WorkspaceSize(contacts=50_000, companies=100, conversations=2_000),
+    calls=WorkspaceSize(contacts=20_000, companies=2_000, conversations=1_000),
+    backfill=WorkspaceSize(contacts=500, companies=50, conversations=5_000),
+    rate_limit=10_000,
+)
+QUICK = Plan(
+    throughput=WorkspaceSize(contacts=20_000, companies=2_000, conversations=500),
+    small=WorkspaceSize(contacts=10_000, companies=100, conversations=500),
+    calls=WorkspaceSize(contacts=3_000, companies=300, conversations=200),
+    backfill=WorkspaceSize(contacts=200, companies=20, conversations=1_000),
+    rate_limit=3_000,  # 500 per window, so that 1,000 conversations still meet the limit
+    sweep_latencies_ms=(150,),
+)
+
+
+@dataclass
+class Runner:
+    """Runs loads in fresh processes against a simulator; keeps their work dirs under one temp dir."""
+
+    scratch: Path
+    loads: int = 0
+    log: list[str] = field(default_factory=list)
+
+    def workdir(self, label: str) -> Path:
+        self.loads += 1
+        path = self.scratch / f"{self.loads:02d}-{label}"
+        path.mkdir(parents=True)
+        return path
+
+    def display(self, cmd: list[str]) -> str:
+        """A command as the report shows it: `python`, paths relative to the repo, `$TMP` for scratch."""
+        text = " ".join(shlex.quote(part) for part in cmd).replace(sys.executable, "python")
+        return text.replace(str(self.scratch), "$TMP").replace(f"{REPO_ROOT}/", "")
+
+    def load(
+        self,
+        sim: Simulator,
+        resources: tuple[str, ...],
+        *,
+        workdir: Path | None = None,
+        max_workers: int | None = None,
+        profile_to: Path | None = None,
+    ) -> Result:
+        """One load in a fresh process; API calls counted by the simulator, memory by the process itself.
+
+        With a rate limit, the load starts at a window boundary, so it gets no part-used first window for
+        free and the time does not depend on when the run happened to start.
+        """
+        workdir = workdir or self.workdir(resources[0])
+        cmd = load_command(sim, resources, workdir, max_workers)
+        if profile_to is not None:
+            cmd = [*PY_SPY, "-o", str(profile_to), "--", *cmd]
+        sim.reset_counters()
+        cpu_before, load_before = sim.cpu_seconds(), os.getloadavg()[0]
+        self.log.append(self.display(cmd))
+        result = run_child(cmd, workdir)
+        counters, cpu_after = sim.counters(), sim.cpu_seconds()
+        result.update(resources=list(resources), calls=counters.by_route, calls_total=counters.total)
+        result.update(statuses=counters.statuses, sim_cpu_s=_difference(cpu_after, cpu_before))
+        result.update(command=self.log[-1], load_average=[load_before, os.getloadavg()[0]])
+        return result
+
+
+def load_command(
+    sim: Simulator, resources: tuple[str, ...], workdir: Path, max_workers: int | None
+) -> list[str]:
+    script = str(Path(load_once.__file__).resolve())
+    cmd = [sys.executable, script, "--base-url", sim.base_url, "--workdir", str(workdir)]
+    cmd += ["--resources", ",".join(resources)]
+    if max_workers:
+        cmd += ["--max-workers", str(max_workers)]
+    if sim.knobs().get("rate_limit"):
+        cmd += ["--align-seconds", str(WINDOW_SECONDS)]
+    return cmd
+
+
+def run_child(cmd: list[str], workdir: Path) -> Result:
+    env = {**os.environ, "RUNTIME__DLTHUB_TELEMETRY": "false"}
+    # From the repository root, like the CLI: the project's .dlt/config.toml applies.
+    done = subprocess.run(cmd, cwd=REPO_ROOT, env=env, capture_output=True, text=True, check=False)
+    (workdir / "stderr.log").write_text(done.stderr)
+    for line in done.stdout.splitlines():
+        if line.startswith(load_once.RESULT_PREFIX):
+            result: Result = json.loads(line[len(load_once.RESULT_PREFIX) :])
+            return result
+    tail = "\n".join(done.stderr.strip().splitlines()[-15:])
+    raise RuntimeError(f"load failed (exit {done.returncode}): {' '.join(cmd)}\n{tail}")
+
+
+def _difference(after: float | None, before: float | None) -> float | None:
+    return None if after is None or before is None else round(after - before, 2)
+
+
+def progress(message: str) -> None:
+    print(f"[{datetime.now().strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+@contextmanager
+def started(size: WorkspaceSize, **knobs: Any) -> Iterator[Simulator]:
+    progress(f"starting the simulator: {size} {knobs}")
+    with simulator(size, **knobs) as sim:
+        yield sim
+
+
+def simulator_command(size: WorkspaceSize, latency_ms: float = 0, rate_limit: int = 0) -> str:
+    flags = [
+        "--port",
+        "0",
+        *size.cli_args(),
+        "--latency-ms",
+        str(latency_ms),
+        "--rate-limit",
+        str(rate_limit),
+    ]
+    return "python -m intercom_sim " + " ".join(flags)
+
+
+# ------------------------------------------------------------------------------------------------ sections
+
+
+def throughput_section(runner: Runner, plan: Plan, sections: set[str], results: Result) -> None:
+    """(a) and the larger size of (d), on the big zero-latency workspace."""
+    size = plan.throughput
+    with started(size) as sim:
+        progress(f"(a) contacts: {size.contacts:,}")
+        contacts = runner.load(sim, ("contacts",))
+        results.setdefault("memory", {})[str(size.contacts)] = contacts
+        if "a" in sections:
+            progress(f"(a) companies: {size.companies:,}")
+            companies = runner.load(sim, ("companies",))
+            progress(f"(a) conversations with parts: {size.conversations:,}")
+            conversations = runner.load(sim, CONVERSATIONS)
+            results["a"] = {"simulator": simulator_command(size), "contacts": contacts}
+            results["a"].update(companies=companies, conversations=conversations)
+
+
+def small_section(runner: Runner, plan: Plan, sections: set[str], results: Result) -> None:
+    """The smaller size of (d), and the profiles, on a mid-sized zero-latency workspace."""
+    with started(plan.small) as sim:
+        if "d" in sections:
+            progress(f"(d) contacts: {plan.small.contacts:,}")
+            results.setdefault("memory", {})[str(plan.small.contacts)] = runner.load(sim, ("contacts",))
+        if "profile" in sections:
+            results["profile"] = profiles(runner, sim)
+
+
+def profiles(runner: Runner, sim: Simulator) -> Result:
+    if shutil.which("py-spy") is None:
+        return {"error": "py-spy is not installed"}
+    found: Result = {"simulator": simulator_command(sim.size)}
+    for name, resources in (("contacts", ("contacts",)), ("conversations", CONVERSATIONS)):
+        progress(f"profile: {name}")
+        workdir = runner.workdir(f"profile-{name}")
+        raw = workdir / "profile.raw"
+        load = runner.load(sim, resources, workdir=workdir, profile_to=raw)
+        found[name] = {"load": load, **summarise_file(raw).to_json()}
+    return found
+
+
+def calls_section(runner: Runner, plan: Plan, results: Result) -> None:
+    """(c): a first load of every benchmarked resource, then the same pipeline again with nothing changed."""
+    with started(plan.calls) as sim:
+        workdir = runner.workdir("calls")
+        progress("(c) full load")
+        full = runner.load(sim, bounds.RESOURCES, workdir=workdir)
+        progress("(c) incremental run, nothing changed")
+        no_change = runner.load(sim, bounds.RESOURCES, workdir=workdir)
+        scroll_page_size = int(sim.knobs()["scroll_page_size"])
+    results["c"] = {"simulator": simulator_command(plan.calls), "scroll_page_size": scroll_page_size}
+    results["c"].update(full=full, no_change=no_change)
+
+
+def backfill_cells(plan: Plan, sections: set[str]) -> list[tuple[int, int | None]]:
+    """(latency ms, workers) per load: None is the source's default worker count."""
+    cells: list[tuple[int, int | None]] = []
+    if "b" in sections:
+        cells.append((plan.backfill_latency_ms, None))
+    if "sweep" in sections:
+        cells += [(latency, workers) for latency in plan.sweep_latencies_ms for workers in plan.sweep_workers]
+    return cells
+
+
+def backfill_section(runner: Runner, plan: Plan, sections: set[str], results: Result) -> None:
+    """(b) and the worker sweep: conversations with parts under latency and the rate limit."""
+    runs: list[Result] = []
+    with started(plan.backfill, rate_limit=plan.rate_limit) as sim:
+        for latency_ms, workers in backfill_cells(plan, sections):
+            sim.set_knobs(latency_ms=latency_ms)
+            progress(f"(b) backfill, {latency_ms} ms latency, workers {workers or 'default'}")
+            load = runner.load(sim, CONVERSATIONS, max_workers=workers)
+            run = {"latency_ms": latency_ms, "workers": load["max_workers"], "default": workers is None}
+            runs.append({**run, "load": load})
+    results["b"] = {"simulator": simulator_command(plan.backfill, 0, plan.rate_limit)}
+    results["b"].update(runs=runs)
+    results["b"].update(rate_limit=plan.rate_limit, conversations=plan.backfill.conversations)
+
+
+# ------------------------------------------------------------------------------------------------ driver
+
+
+def run_sections(plan: Plan, sections: set[str], scratch: Path) -> Result:
+    runner = Runner(scratch)
+    results: Result = {}
+    steps: list[tuple[set[str], Callable[[], None]]] = [
+        ({"a", "d"}, lambda: throughput_section(runner, plan, sections, results)),
+        ({"d", "profile"}, lambda: small_section(runner, plan, sections, results)),
+        ({"c"}, lambda: calls_section(runner, plan, results)),
+        ({"b", "sweep"}, lambda: backfill_section(runner, plan, sections, results)),
+    ]
+    for wanted, step in steps:
+        if wanted & sections:
+            step()
+    if "d" in sections:
+        results["d"] = {str(size): results["memory"][str(size)] for size in plan.memory_sizes()}
+    results.pop("memory", None)
+    return results
+
+
+def meta(args: argparse.Namespace, sections: set[str], seconds: float) -> Result:
+    import dlt
+
+    return {
+        "finished": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "seconds": round(seconds),
+        "quick": args.quick,
+        "sections": sorted(sections, key=SECTIONS.index),
+        "command": " ".join(["python benchmarks/run.py", *sys.argv[1:]]),
+        "python": sys.version.split()[0],
+        "dlt": dlt.__version__,
+        "cpus": os.cpu_count(),
+        "commit": _git_head(),
+    }
+
+
+def _git_head() -> str:
+    """The checked-out commit, and whether the tree has changes (read-only git commands)."""
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain"], cwd=REPO_ROOT, capture_output=True, text=True, check=True
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return head + (" + uncommitted changes" if dirty else "")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--quick", action="store_true", help="small sizes, no worker sweep (< ~3 min)")
+    parser.add_argument("--only", help=f"comma-separated sections: {','.join(SECTIONS)} (default: all)")
+    parser.add_argument("--output", type=Path, help="markdown to write (default BENCHMARKS.md; quick: ...)")
+    parser.add_argument("--sweep-workers", help=f"worker counts of the sweep (default {SWEEP_WORKERS})")
+    parser.add_argument("--json", type=Path, help="also save the raw results here")
+    parser.add_argument("--render", type=Path, help="only rewrite the markdown from results saved by --json")
+    args = parser.parse_args(argv)
+    default_output = "benchmarks/BENCHMARKS.quick.md" if args.quick else "BENCHMARKS.md"
+    args.output = args.output or REPO_ROOT / default_output
+    return args
+
+
+def make_plan(args: argparse.Namespace) -> Plan:
+    plan = QUICK if args.quick else FULL
+    if args.sweep_workers:
+        workers = tuple(int(count) for count in args.sweep_workers.split(","))
+        plan = replace(plan, sweep_workers=workers)
+    return plan
+
+
+def selected_sections(args: argparse.Namespace) -> set[str]:
+    sections = set(SECTIONS) if not args.only else {name.strip() for name in args.only.split(",")}
+    unknown = sections - set(SECTIONS)
+    if unknown:
+        raise SystemExit(
+            f"unknown section(s) {', '.join(sorted(unknown))}; choose from {', '.join(SECTIONS)}"
+        )
+    if args.quick and not args.only:
+        sections.discard("sweep")
+    return sections
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.render:
+        results = json.loads(args.render.read_text())
+    else:
+        sections, began = selected_sections(args), time.monotonic()
+        with tempfile.TemporaryDirectory(prefix="intercom_bench_") as scratch:
+            results = run_sections(make_plan(args), sections, Path(scratch))
+        results["meta"] = meta(args, sections, time.monotonic() - began)
+    if args.json and not args.render:
+        args.json.write_text(json.dumps(results, indent=1))
+    report.write(results, args.output)
+    progress(f"wrote {args.output}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
