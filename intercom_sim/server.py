@@ -907,52 +907,22 @@ class SimServer:
 
     def list_articles(self, req: Request) -> Response:
         articles = sorted(self.ws.articles.values(), key=lambda a: (-a["updated_at"], a["id"]))
-        items, page, per_page = page_slice(req, articles, 50)
-        data = [{k: v for k, v in a.items() if k != "statistics"} for a in items]
-        return ok(
-            dumps(
-                {
-                    "type": "list",
-                    "data": data,
-                    "total_count": len(articles),
-                    "pages": render.numbered_pages(page, per_page, len(articles)),
-                }
-            )
-        )
+        # list items carry no statistics (article_list_item); GET /articles/{id} does
+        items = [{key: value for key, value in a.items() if key != "statistics"} for a in articles]
+        return ok(self._paged_list(req, items))
 
     def get_article(self, req: Request) -> Response:
         return ok(dumps(_lookup(self.ws.articles, req.params["id"])))
 
     def list_collections(self, req: Request) -> Response:
         collections = sorted(self.ws.collections.values(), key=lambda c: (-c["updated_at"], c["id"]))
-        items, page, per_page = page_slice(req, collections, 50)
-        return ok(
-            dumps(
-                {
-                    "type": "list",
-                    "data": items,
-                    "total_count": len(collections),
-                    "pages": render.numbered_pages(page, per_page, len(collections)),
-                }
-            )
-        )
+        return ok(self._paged_list(req, collections))
 
     def get_collection(self, req: Request) -> Response:
         return ok(dumps(_lookup(self.ws.collections, req.params["id"])))
 
     def list_help_centers(self, req: Request) -> Response:
-        centers = list(self.ws.help_centers.values())
-        items, page, per_page = page_slice(req, centers, 50)
-        return ok(
-            dumps(
-                {
-                    "type": "list",
-                    "data": items,
-                    "total_count": len(centers),
-                    "pages": render.numbered_pages(page, per_page, len(centers)),
-                }
-            )
-        )
+        return ok(self._paged_list(req, list(self.ws.help_centers.values())))
 
     def get_help_center(self, req: Request) -> Response:
         return ok(dumps(_lookup(self.ws.help_centers, req.params["id"])))
