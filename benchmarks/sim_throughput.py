@@ -25,7 +25,6 @@ import json
 import os
 import re
 import statistics
-import subprocess
 import sys
 import threading
 import time
@@ -35,40 +34,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-TOKEN = "sim-token"
+from simproc import TOKEN, WorkspaceSize, process_cpu_seconds, simulator
+
 PER_PAGE = 150
 TARGET_PAGES_PER_S = 1000.0
-READY_PREFIX = "SIM_READY "
 SEARCH_QUERY = {"field": "created_at", "operator": ">", "value": 0}
 _CURSOR_RE = re.compile(rb'"starting_after"\s*:\s*"([^"]+)"')
-
-
-# ----------------------------------------------------------------------------------------------------
-# Server side (child process)
-# ----------------------------------------------------------------------------------------------------
-
-
-def serve(contacts: int, seed: int) -> None:
-    """Child-process entry point: start the simulator, print its URL, run until stdin closes."""
-    sys.path.insert(0, str(REPO_ROOT))
-    from intercom_sim import Workspace, start
-
-    ws = Workspace(
-        seed=seed,
-        contacts=contacts,
-        companies=max(20, contacts // 100),
-        conversations=20,
-        tickets=5,
-        activity_logs=10,
-        export_rows=10,
-    )
-    server = start(ws, port=0, token=TOKEN, latency_ms=0, rate_limit=0)
-    print(READY_PREFIX + server.base_url, flush=True)
-    try:
-        sys.stdin.read()  # the parent closes our stdin to stop us
-    finally:
-        server.stop()
 
 
 @dataclass(frozen=True)
@@ -78,54 +49,15 @@ class SimProcess:
     pid: int
 
 
-def process_cpu_seconds(pid: int) -> float | None:
-    """utime + stime of a process (Linux /proc): tells whether the server or the client is the bottleneck."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, IndexError, ValueError):
-        return None
-
-
 @contextmanager
 def simulator_process(contacts: int, seed: int, startup_timeout: float) -> Iterator[SimProcess]:
-    """Run `serve` in a child process; yield where it listens."""
-    script = str(Path(__file__).resolve())
-    cmd = [sys.executable, script, "--serve", "--contacts", str(contacts), "--seed", str(seed)]
-    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=REPO_ROOT)
-    try:
-        base_url = _wait_ready(proc, startup_timeout)
-        parts = urlsplit(base_url)
+    """`python -m intercom_sim` in a child process (benchmarks/simproc.py); yield where it listens."""
+    size = WorkspaceSize(contacts=contacts, companies=max(20, contacts // 100), conversations=20, seed=seed)
+    with simulator(size, startup_timeout=startup_timeout) as sim:
+        parts = urlsplit(sim.base_url)
         if parts.hostname != "127.0.0.1" or parts.port is None:
-            raise RuntimeError(f"simulator must listen on 127.0.0.1, got {base_url}")
-        yield SimProcess(parts.hostname, parts.port, proc.pid)
-    finally:
-        _stop(proc)
-
-
-def _wait_ready(proc: subprocess.Popen[str], timeout: float) -> str:
-    stdout = proc.stdout
-    assert stdout is not None
-    result: list[str] = []
-    reader = threading.Thread(target=lambda: result.append(stdout.readline()), daemon=True)
-    reader.start()
-    reader.join(timeout)
-    line = result[0] if result else ""
-    if not line.startswith(READY_PREFIX):
-        raise RuntimeError(
-            f"simulator did not start within {timeout:.0f}s (exit code {proc.poll()}): {line!r}"
-        )
-    return line[len(READY_PREFIX) :].strip()
-
-
-def _stop(proc: subprocess.Popen[str]) -> None:
-    if proc.stdin is not None:
-        proc.stdin.close()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.terminate()
-        proc.wait(timeout=10)
+            raise RuntimeError(f"simulator must listen on 127.0.0.1, got {sim.base_url}")
+        yield SimProcess(parts.hostname, parts.port, sim.proc.pid)
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -335,7 +267,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--startup-timeout", type=float, default=300.0, help="seconds to wait for the simulator"
     )
     parser.add_argument("--output", type=Path, default=None, help="append the JSON result line to this file")
-    parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)  # child-process mode
     args = parser.parse_args(argv)
     # 4 client threads only pay off with >= 4 cores; on 2 cores they just compete with the server
     full_threads = 4 if (os.cpu_count() or 1) >= 4 else 2
@@ -348,9 +279,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    if args.serve:
-        serve(args.contacts, args.seed)
-        return 0
     print(f"starting simulator with {args.contacts} contacts ...", flush=True)
     t0 = time.monotonic()
     with simulator_process(args.contacts, args.seed, args.startup_timeout) as sim:

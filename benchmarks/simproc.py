@@ -7,6 +7,7 @@ peak RSS read in the pipeline process is the connector's alone, and both get the
 from __future__ import annotations
 
 import json
+import os
 import re
 import signal
 import subprocess
@@ -19,11 +20,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sim_throughput import process_cpu_seconds
-
 REPO_ROOT = Path(__file__).resolve().parents[1]
 TOKEN = "sim-token"
 _SERVING = re.compile(r"serving (http://127\.0\.0\.1:\d+)")
+
+
+def process_cpu_seconds(pid: int) -> float | None:
+    """utime + stime of a process (Linux /proc): tells whether the server or the client is the bottleneck."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 @dataclass(frozen=True)
