@@ -15,9 +15,10 @@ Sections (`--only`):
   d        peak RSS (VmHWM) of the pipeline process loading contacts at two sizes
   profile  py-spy CPU profiles of the contacts and the conversations loads: where the time goes
 
-The simulator (`python -m intercom_sim`) runs in its own process on a free loopback port; every load runs in
-a fresh process (`benchmarks/load_once.py`), with its pipelines dir and DuckDB file in a temp dir. Only
-127.0.0.1 is contacted.
+`--sweep-workers 48,64` measures other worker counts. The simulator (`python -m intercom_sim`) runs in its
+own process on a free loopback port; every load runs in a fresh process (`benchmarks/load_once.py`) from the
+repository root, so the project's `.dlt/config.toml` applies, with its pipelines dir and DuckDB file in a
+temp dir. Only 127.0.0.1 is contacted.
 """
 
 from __future__ import annotations
