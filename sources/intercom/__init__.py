@@ -323,7 +323,9 @@ def intercom_source(
         for detail in client.fetch_each(paths):
             if detail is not None:
                 _warn_if_truncated(detail, "conversation_parts")
-                yield part_rows(convert_timestamps(detail), "conversation_parts", "conversation_id")
+                parts = part_rows(convert_timestamps(detail), "conversation_parts", "conversation_id")
+                # a plain table mark: otherwise dlt carries the parent page's custom-attribute hints over
+                yield dlt.mark.with_table_name(parts, "conversation_parts")
 
     @dlt.resource(name="ticket_changes", primary_key="id", selected=False)
     def ticket_changes(

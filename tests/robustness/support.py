@@ -204,7 +204,7 @@ def assert_cursors_at_truth(harness: Harness) -> None:
     """After a complete run the committed and local cursors agree and sit on the newest change."""
     committed, local = cursors(committed_state(harness)), cursors(local_state(harness))
     newest = {table: max(truth_updated_at(harness, table).values()) for table in CURSOR_OWNERS}
-    assert committed == local == newest
+    assert committed == local == newest, f"committed {committed}, local {local}, newest change {newest}"
 
 
 # ------------------------------------------------------------------------------------------- workspace

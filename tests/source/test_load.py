@@ -82,6 +82,15 @@ def test_table_shapes_children_and_timestamps(harness: Harness) -> None:
     for name in timestamp_columns:
         assert types[name].startswith("TIMESTAMP"), (name, types[name])
     assert any(name.startswith("custom_attributes__") for name in types)
+    part_columns = {
+        row[0]
+        for row in harness.query(
+            "SELECT column_name FROM information_schema.columns "
+            "WHERE table_schema = 'intercom_data' AND table_name = 'conversation_parts'"
+        )
+    }
+    assert "conversation_id" in part_columns
+    assert not any(name.startswith("custom_attributes__") for name in part_columns), "parent hints leaked"
     assert any(name.startswith("location__") for name in types)
     conversation_contacts = harness.query(
         "SELECT count(*) FROM conversations__contacts c JOIN conversations p ON c._dlt_parent_id = p._dlt_id"
