@@ -14,7 +14,7 @@ by `GONE_ROW`.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -89,7 +89,3 @@ def _query(table: str, sql: str, params: tuple[Any, ...], with_names: bool = Fal
 def _is_missing_table(exc: Exception) -> bool:
     text = str(exc).lower()
     return any(marker in text for marker in ("does not exist", "not found", "no such table", "undefined"))
-
-
-def all_contact_ids(pages: Iterable[list[Record]]) -> set[str]:
-    return {contact["id"] for page in pages for contact in page}
