@@ -7,18 +7,35 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
 import dlt
+import pyarrow as pa
 from dlt.common import logger
 from dlt.sources import DltResource
 
 from . import settings
-from .client import IntercomClient, resolve_base_url
-from .columns import TABLE_COLUMNS, custom_attribute_hints, keep_stored_types
+from .arrow_pages import (
+    ROOT_TABLE_COLUMNS,
+    ArrowShapeError,
+    RecordShape,
+    batched,
+    convert_root_timestamps,
+    envelope_schema,
+    filter_rows,
+    parent_index,
+    parse_body,
+    records_as_dicts,
+    records_at,
+    root_table,
+    split_rows_with_children,
+)
+from .client import SEARCH_CURSOR, IntercomClient, body_list_length, body_value, resolve_base_url
+from .columns import CUSTOM_ATTRIBUTE_TYPES, TABLE_COLUMNS, custom_attribute_hints, keep_stored_types
 from .config import parse_date_range
 from .deletions import DELETED_AT_HINT, gone_markers, is_gone, stored_row
 from .errors import (
@@ -44,12 +61,16 @@ from .memberships import (
 from .records import (
     Record,
     company_row,
+    company_shape,
     contact_row,
+    contact_shape,
     conversation_row,
     convert_timestamps,
     epoch_seconds,
     part_rows,
+    part_shape,
     plain_row,
+    present,
     ticket_row,
 )
 from .search import contacts_updated_query, exact_updated_query
@@ -110,6 +131,7 @@ def intercom_source(
     reconcile_deletes: bool = False,
     max_workers: int = settings.MAX_WORKERS,
     retry_backoff_seconds: float = settings.BACKOFF_BASE_SECONDS,
+    arrow: bool = True,
 ) -> Sequence[DltResource]:
     """Every readable Intercom object as a dlt resource.
 
@@ -134,6 +156,9 @@ def intercom_source(
             membership rows removed. Skipped on bounded (`end_date`) runs.
         max_workers: Concurrent per-record fetches (details, sub-lists); all share one rate limiter.
         retry_backoff_seconds: First backoff delay for transient faults; it doubles on each retry.
+        arrow: Parse the pages of contacts, companies and conversation parts straight into Arrow tables
+            (sources/intercom/arrow_pages.py), which skips dlt's row normalizer. False loads them row by
+            row; the tables are the same either way.
     """
     start, end = parse_date_range(start_date, end_date)
     for name, days in (
@@ -146,19 +171,85 @@ def intercom_source(
     attributes = DataAttributes(client)
 
     def search_feed(
-        path: str, data_key: str, cursor: Any, lookback: int, query: dict[str, Any], model: str | None
-    ) -> Iterator[list[Record]]:
+        path: str,
+        data_key: str,
+        cursor: Any,
+        lookback: int,
+        query: dict[str, Any],
+        model: str | None,
+        shape: RecordShape | None = None,
+    ) -> Iterator[list[Record] | pa.Table]:
         """Pages of a search sorted by `updated_at`, timestamps converted, rows already loaded dropped.
 
-        `model` names the data-attribute model typing custom attributes (tickets have none).
+        `model` names the data-attribute model typing custom attributes (tickets have none). With `shape`
+        (and `arrow`), pages come as Arrow tables of the records' top-level fields (see `arrow_records`).
         """
         dates = attributes.custom_date_keys(model) if model else frozenset()
+        reader = arrow_reader(shape, data_key, **{".".join(SEARCH_CURSOR): pa.string()})
         recent = RecentRows(dlt.current.resource_state(), lookback, cursor)
+
+        def pages() -> Iterator[list[Record] | pa.Table]:
+            for body in client.search_bodies(path, query, reader):
+                page = arrow_records(body, data_key, shape, dates)
+                if isinstance(page, pa.Table):
+                    if page.num_rows:
+                        yield filter_rows(page, recent.keep(*_ids_and_updated(page)))
+                else:
+                    yield recent.changed(page)
+
         try:
-            for page in client.search(path, data_key, query):
-                yield recent.changed([convert_timestamps(record, dates) for record in page])
+            yield from batched(pages(), settings.ARROW_BATCH_ROWS)
         finally:
             recent.prune()
+
+    def arrow_reader(shape: RecordShape | None, data_key: str, **scalars: Any) -> Any:
+        """The body parser of the Arrow path for records of `shape` listed under `data_key`."""
+        if not arrow or shape is None:
+            return None
+        schema = envelope_schema((data_key,), shape.record_type(), **scalars)
+        return functools.partial(parse_body, schema=schema)
+
+    def arrow_records(
+        body: Any, list_key: str | tuple[str, ...], shape: RecordShape | None, dates: frozenset[str]
+    ) -> list[Record] | pa.Table:
+        """The records of a body: an Arrow table of their top-level fields (root timestamps converted)
+        when the body was read as Arrow and fits the shape, else dicts with their timestamps converted."""
+        path = (list_key,) if isinstance(list_key, str) else list_key
+        if isinstance(body, pa.Table) and shape is not None:
+            records = records_at(body, path)
+            try:
+                return convert_root_timestamps(records, shape)
+            except ArrowShapeError as exc:
+                logger.info(f"a page of {shape.table} goes the row path: {exc}")
+                rows = records.to_pylist()
+        else:
+            rows = _list_at_path(body, path)
+        return [convert_timestamps(row, dates) for row in rows]
+
+    def arrow_tables(page: pa.Table, shape: RecordShape, model: str | None, row_of: Any) -> Iterator[Any]:
+        """An Arrow page as the root rows' Arrow table plus, as rows made by `row_of`, the records with
+        child rows (and all of a page the shape cannot take), both marked with the model's column hints."""
+        page = page.drop_columns([name for name in shape.dropped if name in page.column_names])
+        try:
+            plain, with_children = split_rows_with_children(page, shape)
+            table = root_table(plain, shape, _current_load_id())
+        except ArrowShapeError as exc:
+            logger.info(f"a page of {shape.table} goes the row path: {exc}")
+            plain, with_children, table = page.slice(0, 0), page, None
+        if table is not None and table.num_rows:
+            yield attributes.with_column_hints(model, table) if model else table
+        if with_children.num_rows:
+            dates = attributes.custom_date_keys(model) if model else frozenset()
+            rows = [row_of(convert_timestamps(record, dates)) for record in with_children.to_pylist()]
+            yield attributes.with_column_hints(model, rows) if model else rows
+
+    def record_shape(model: str) -> RecordShape:
+        """The Arrow shape of contacts or companies, typed as the destination stores them so far."""
+        shape = {"contact": contact_shape, "company": company_shape}[model](attributes.custom_types(model))
+        schema = dlt.current.source_schema()
+        return shape.with_stored_types(
+            schema.get_table_columns(shape.table) if shape.table in schema.tables else {}
+        )
 
     reconciling = reconcile_deletes and end is None
 
@@ -181,7 +272,13 @@ def intercom_source(
         """
         query = contacts_updated_query(_epoch(updated_at.start_value), _epoch(updated_at.end_value))
         yield from search_feed(
-            settings.CONTACTS_SEARCH, "data", updated_at, contacts_lookback_seconds, query, "contact"
+            settings.CONTACTS_SEARCH,
+            "data",
+            updated_at,
+            contacts_lookback_seconds,
+            query,
+            "contact",
+            record_shape("contact"),
         )
         if reconciling:
             live = {contact["id"] for page in client.cursor_pages("/contacts", "data") for contact in page}
@@ -192,23 +289,26 @@ def intercom_source(
         name="contacts",
         primary_key="id",
         write_disposition="merge",
-        columns={**TABLE_COLUMNS["contacts"], **DELETED_AT_HINT},
+        columns={**TABLE_COLUMNS["contacts"], **DELETED_AT_HINT, **ROOT_TABLE_COLUMNS},
     )
-    def contacts(page: list[Record]) -> Iterator[list[Record]]:
+    def contacts(page: list[Record] | pa.Table) -> Iterator[Any]:
         """Contacts (users and leads), incremental on `updated_at`, merged on `id`.
 
         Tags, companies, notes and subscriptions embedded in a contact are cut at 10 by the API and are
         not loaded from here: `contact_tags`, `contact_companies`, `notes` and `contact_subscriptions` hold
         them complete. `deleted_at` is set on contacts the API no longer returns (`reconcile_deletes`).
         """
+        if isinstance(page, pa.Table):
+            yield from arrow_tables(page, record_shape("contact"), "contact", contact_row)
+            return
         rows = [stored_row(contact) if is_gone(contact) else contact_row(contact) for contact in page]
         yield attributes.with_column_hints("contact", rows)
 
     def per_contact_table(
         name: str, key: tuple[str, ...], rows_of: Any, selected: bool = True, replace_per_contact: bool = True
     ) -> DltResource:
-        def read(page: list[Record]) -> Iterator[list[Record]]:
-            yield rows_of(client, page)
+        def read(page: list[Record] | pa.Table) -> Iterator[list[Record]]:
+            yield rows_of(client, _as_records(page))
 
         read.__doc__ = rows_of.__doc__
         hints: dict[str, Any] = (
@@ -239,10 +339,19 @@ def intercom_source(
         With `reconcile_deletes`, companies missing from the scroll follow as gone markers.
         """
         dates = attributes.custom_date_keys("company")
+        shape = record_shape("company")
         live: set[str] = set()
-        for page in client.scroll_companies():
-            live.update(company["id"] for company in page)
-            yield [convert_timestamps(company, dates) for company in page]
+
+        def pages() -> Iterator[list[Record] | pa.Table]:
+            for body in client.scroll_companies(arrow_reader(shape, "data", scroll_param=pa.string())):
+                page = arrow_records(body, "data", shape, dates)
+                if isinstance(page, pa.Table):
+                    live.update(page.column("id").to_pylist())
+                else:
+                    live.update(company["id"] for company in page)
+                yield page
+
+        yield from batched(pages(), settings.ARROW_BATCH_ROWS)
         if reconciling:
             yield from gone_markers("companies", live)
 
@@ -251,13 +360,16 @@ def intercom_source(
         name="companies",
         primary_key="id",
         write_disposition="merge",
-        columns={**TABLE_COLUMNS["companies"], **DELETED_AT_HINT},
+        columns={**TABLE_COLUMNS["companies"], **DELETED_AT_HINT, **ROOT_TABLE_COLUMNS},
     )
-    def companies(page: list[Record]) -> Iterator[list[Record]]:
+    def companies(page: list[Record] | pa.Table) -> Iterator[Any]:
         """Companies changed since the cursor, merged on `id`; their tags become `companies__tags`.
 
         `deleted_at` is set on companies the API no longer returns (`reconcile_deletes`).
         """
+        if isinstance(page, pa.Table):
+            yield from arrow_tables(page, record_shape("company"), "company", company_row)
+            return
         rows = [stored_row(company) if is_gone(company) else company_row(company) for company in page]
         yield attributes.with_column_hints("company", rows)
 
@@ -269,9 +381,9 @@ def intercom_source(
         write_disposition="merge",
         columns={**TABLE_COLUMNS["company_segments"], **TOMBSTONE_HINT},
     )
-    def company_segments(page: list[Record]) -> Iterator[list[Record]]:
+    def company_segments(page: list[Record] | pa.Table) -> Iterator[list[Record]]:
         """Segments of each changed company, replaced per company; from the embedded list when present."""
-        yield company_segment_rows(client, page)
+        yield company_segment_rows(client, _as_records(page))
 
     @dlt.resource(
         name="conversations",
@@ -311,21 +423,71 @@ def intercom_source(
         data_from=conversations,
         primary_key="id",
         write_disposition="merge",
-        columns=TABLE_COLUMNS["conversation_parts"],
+        columns={**TABLE_COLUMNS["conversation_parts"], **ROOT_TABLE_COLUMNS},
+        parallelized=True,
     )
-    def conversation_parts(page: list[Record]) -> Iterator[list[Record]]:
+    def conversation_parts(page: list[Record]) -> Iterator[Any]:
         """Parts of each conversation changed in this run, from GET /conversations/{id}, fetched concurrently.
+
+        `parallelized`: dlt runs this for several search pages at once (all through the one worker pool and
+        rate limiter), so the next page's details are asked for while the slowest of this page's finish.
 
         Every part carries `conversation_id`. The API returns the newest 500 parts of a conversation; older
         parts loaded by earlier runs stay.
         """
         paths = [settings.CONVERSATION.format(id=conversation["id"]) for conversation in page]
-        for detail in client.fetch_each(paths):
-            if detail is not None:
-                _warn_if_truncated(detail, "conversation_parts")
-                parts = part_rows(convert_timestamps(detail), "conversation_parts", "conversation_id")
-                # a plain table mark: otherwise dlt carries the parent page's custom-attribute hints over
-                yield dlt.mark.with_table_name(parts, "conversation_parts")
+        parts_path = ("conversation_parts", "conversation_parts")
+        shape = part_shape("conversation_parts")
+        reader = None
+        if arrow:
+            schema = envelope_schema(parts_path, shape.record_type(), id=pa.string())
+            reader = functools.partial(parse_body, schema=schema)
+        details = [detail for detail in client.fetch_each(paths, reader) if detail is not None]
+        for detail in details:
+            _warn_if_truncated(detail, "conversation_parts")
+        bodies = [detail for detail in details if isinstance(detail, pa.Table)]
+        rows = [
+            part
+            for detail in details
+            if not isinstance(detail, pa.Table)
+            for part in part_rows(convert_timestamps(detail), "conversation_parts", "conversation_id")
+        ]
+        if bodies:
+            table, more_rows = arrow_parts(bodies, parts_path, shape)
+            rows += more_rows
+            if table is not None and table.num_rows:
+                yield dlt.mark.with_table_name(table, "conversation_parts")
+        if rows:
+            # a plain table mark: otherwise dlt carries the parent page's custom-attribute hints over
+            yield dlt.mark.with_table_name(rows, "conversation_parts")
+
+    def arrow_parts(
+        bodies: list[pa.Table], parts_path: tuple[str, str], shape: RecordShape
+    ) -> tuple[pa.Table | None, list[Record]]:
+        """The parts of conversation bodies read as Arrow: an Arrow table of those without child rows, and
+        as rows (`part_rows`' shape) those with attachments, or all of them if the shape cannot take them."""
+        try:
+            details = pa.concat_tables(bodies, promote_options="permissive")
+            parts = records_at(details, parts_path)
+            if not len(parts):
+                return None, []
+            records = convert_root_timestamps(parts, shape).drop_columns(
+                [name for name in ("conversation_id",) if name in parts.type.names]
+            )
+            parents = pa.compute.take(details.column("id"), parent_index(details, parts_path))
+            records = records.append_column("conversation_id", parents)
+            plain, with_children = split_rows_with_children(records, shape)
+            table = root_table(plain, shape, _current_load_id())
+        except (ArrowShapeError, pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+            logger.info(f"a page of {shape.table} goes the row path: {exc}")
+            rows = [
+                part
+                for body in bodies
+                for detail in body.to_pylist()
+                for part in part_rows(convert_timestamps(detail), "conversation_parts", "conversation_id")
+            ]
+            return None, rows
+        return table, [present(convert_timestamps(part)) for part in with_children.to_pylist()]
 
     @dlt.resource(name="ticket_changes", primary_key="id", selected=False)
     def ticket_changes(
@@ -509,7 +671,15 @@ class DataAttributes:
             if attribute.get("custom") and attribute.get("data_type") == "date"
         )
 
-    def with_column_hints(self, model: str, rows: list[Record]) -> Any:
+    def custom_types(self, model: str) -> dict[str, Any]:
+        """The model's custom attributes by API name -> dlt type (those of a known `data_type`)."""
+        return {
+            attribute["name"]: CUSTOM_ATTRIBUTE_TYPES[attribute["data_type"]]
+            for attribute in self.of_model(model)
+            if attribute.get("custom") and attribute.get("data_type") in CUSTOM_ATTRIBUTE_TYPES
+        }
+
+    def with_column_hints(self, model: str, rows: Any) -> Any:
         """`rows`, the first time for `model` marked with the column types of its custom attributes.
 
         dlt merges marked hints into the resource's for the rest of the run. Columns the destination
@@ -543,20 +713,26 @@ class RecentRows:
 
     def changed(self, rows: list[Record]) -> list[Record]:
         """The rows not loaded before at this `updated_at`; remembers those the cursor will let through."""
-        fresh = []
-        for row in rows:
-            updated_at = epoch_seconds(row["updated_at"])
-            if self._seen.get(row["id"]) == updated_at:
+        keep = self.keep([row["id"] for row in rows], [epoch_seconds(row["updated_at"]) for row in rows])
+        return [row for row, kept in zip(rows, keep, strict=True) if kept]
+
+    def keep(self, ids: list[str], updated: list[int]) -> list[bool]:
+        """For each (id, updated_at in unix seconds): whether the row is new or changed; remembers the
+        rows the cursor will let through."""
+        keep = []
+        for row_id, updated_at in zip(ids, updated, strict=True):
+            if self._seen.get(row_id) == updated_at:
+                keep.append(False)
                 continue
-            fresh.append(row)
+            keep.append(True)
             if updated_at < self._start or (self._end is not None and updated_at >= self._end):
                 continue  # the incremental drops it: it is not loaded, so not remembered
             self._newest = max(self._newest, updated_at)
             if updated_at >= self._newest - self._lookback:
-                self._seen[row["id"]] = updated_at
+                self._seen[row_id] = updated_at
         if len(self._seen) > self._prune_above:
             self.prune()
-        return fresh
+        return keep
 
     def prune(self) -> None:
         horizon = self._newest - self._lookback
@@ -565,11 +741,47 @@ class RecentRows:
         self._prune_above = 2 * len(self._seen) + 1_000
 
 
-def _warn_if_truncated(parent: Record, parts_key: str) -> None:
-    parts = parent.get(parts_key) or {}
-    total, returned = parts.get("total_count") or 0, len(parts.get(parts_key) or [])
+def _warn_if_truncated(parent: Any, parts_key: str) -> None:
+    """Logs a conversation or ticket (dict or Arrow body) with more parts than the API returned."""
+    total = body_value(parent, (parts_key, "total_count")) or 0
+    returned = body_list_length(parent, (parts_key, parts_key))
     if total > returned:
-        logger.info(f"{parent['id']} has {total} parts; the API returns only the newest {returned}")
+        parent_id = body_value(parent, ("id",))
+        logger.info(f"{parent_id} has {total} parts; the API returns only the newest {returned}")
+
+
+MEMBERSHIP_FIELDS = (
+    "id",
+    "tags",
+    "companies",
+    "notes",
+    "opted_in_subscription_types",
+    "opted_out_subscription_types",
+    "segments",
+)
+"""The fields of a contact or company the membership tables read (memberships.py)."""
+
+
+def _as_records(page: list[Record] | pa.Table) -> list[Record]:
+    return records_as_dicts(page, MEMBERSHIP_FIELDS) if isinstance(page, pa.Table) else page
+
+
+def _ids_and_updated(page: pa.Table) -> tuple[list[str], list[int]]:
+    """The `id` and `updated_at` (unix seconds) of each row of an Arrow page."""
+    micros = page.column("updated_at").cast(pa.int64())
+    return page.column("id").to_pylist(), pa.compute.divide(micros, 1_000_000).to_pylist()
+
+
+def _list_at_path(body: Any, path: tuple[str, ...]) -> list[Record]:
+    node = body
+    for key in path:
+        node = node.get(key) if isinstance(node, dict) else None
+    return list(node or [])
+
+
+def _current_load_id() -> str:
+    """The id of the load package being extracted (the row path's `_dlt_load_id`)."""
+    return str(dlt.current.load_package_state()["load_id"])
 
 
 def _epoch(value: datetime | None) -> int | None:

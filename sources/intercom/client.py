@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import functools
 import logging
+import queue
 import random
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 from urllib.parse import urlparse
 
+import pyarrow as pa
 import requests
 from dlt.common import json, jsonpath
 from dlt.sources.helpers.rest_client import RESTClient
@@ -32,6 +34,7 @@ from requests.adapters import HTTPAdapter
 from requests.hooks import dispatch_hook
 
 from . import settings
+from .arrow_pages import ArrowShapeError, records_at, value_at
 from .errors import (
     AuthenticationError,
     ConfigurationError,
@@ -45,6 +48,9 @@ logger = logging.getLogger("sources.intercom")
 
 _T = TypeVar("_T")
 _R = TypeVar("_R")
+BodyParser = Callable[[bytes], Any]
+ArrowOrJson = Any
+"""A body read by a `BodyParser` (an Arrow table), or the decoded JSON where the parser could not read it."""
 
 TRANSIENT_EXCEPTIONS = (
     requests.exceptions.ConnectionError,
@@ -271,7 +277,7 @@ class IntercomSession(requests.Session):
             return f"HTTP {status}", response
         if status >= 400:
             raise self._error_for(response, request)
-        if not kwargs.get("stream") and not _parse_json_body(response):
+        if not kwargs.get("stream") and not _parse_json_body(response, getattr(request, "parse_body", None)):
             return "truncated or invalid JSON body", response
         return None, response
 
@@ -302,10 +308,21 @@ class IntercomSession(requests.Session):
         return IntercomAPIError(f"{endpoint}: Intercom answered {status} {code}: {message}", status, code)
 
 
-def _parse_json_body(response: requests.Response) -> bool:
-    """Parses a JSON body once and pins the result on the response; False if it is truncated or invalid."""
+def _parse_json_body(response: requests.Response, parse_body: BodyParser | None = None) -> bool:
+    """Parses a JSON body once and pins the result on the response; False if it is truncated or invalid.
+
+    With `parse_body` (the Arrow path) its result is pinned as `response.parsed`; a body it cannot read is
+    parsed as plain JSON instead (`parsed` is then None), and only a body that is no JSON at all fails.
+    """
     if "json" not in response.headers.get("Content-Type", "") or not response.content:
         return True
+    if parse_body is not None:
+        try:
+            response.parsed = parse_body(response.content)  # type: ignore[attr-defined]
+            return True
+        except (pa.ArrowInvalid, ArrowShapeError) as exc:
+            response.parsed = None  # type: ignore[attr-defined]
+            logger.info("body of %s not read as Arrow (%s); read as rows", response.request.path_url, exc)
     try:
         parsed = json.loadb(response.content)
     except ValueError:
@@ -399,15 +416,59 @@ class IntercomClient:
         self, path: str, data_key: str, query: dict[str, Any], sort_field: str = "updated_at"
     ) -> Iterator[list[dict[str, Any]]]:
         """POST /{object}/search, pages of 150 sorted ascending by `sort_field`, cursor in the body."""
-        body = {
-            "query": query,
-            "pagination": {"per_page": settings.PER_PAGE},
-            "sort": {"field": sort_field, "order": "ascending"},
-        }
-        paginator = JSONResponseCursorPaginator(
-            cursor_path=_path("pages.next.starting_after"), cursor_body_path="pagination.starting_after"
+        for page in self.search_bodies(path, query, None, sort_field):
+            yield list(page.get(data_key) or [])
+
+    def search_bodies(
+        self, path: str, query: dict[str, Any], parse_body: BodyParser | None, sort_field: str = "updated_at"
+    ) -> Iterator[ArrowOrJson]:
+        """The bodies of a search's pages (sorted ascending by `sort_field`), each read by `parse_body`
+        when given (else, or where it could not read one, as decoded JSON); the cursor is in the body.
+
+        Pages are read one ahead of the caller (`read_ahead`): the next page is asked for and parsed while
+        the caller still works on this one.
+        """
+        yield from read_ahead(self._search_pages(path, query, parse_body, sort_field))
+
+    def _search_pages(
+        self, path: str, query: dict[str, Any], parse_body: BodyParser | None, sort_field: str
+    ) -> Iterator[ArrowOrJson]:
+        cursor: str | None = None
+        while True:
+            pagination: dict[str, Any] = {"per_page": settings.PER_PAGE}
+            if cursor:
+                pagination["starting_after"] = cursor
+            sort = {"field": sort_field, "order": "ascending"}
+            body = {"query": query, "pagination": pagination, "sort": sort}
+            page = self.request_body("POST", path, parse_body, json_body=body)
+            yield page
+            cursor = body_value(page, SEARCH_CURSOR)
+            if not cursor:
+                return
+
+    def request_body(
+        self,
+        method: str,
+        path: str,
+        parse_body: BodyParser | None,
+        params: dict[str, Any] | None = None,
+        json_body: dict[str, Any] | None = None,
+    ) -> ArrowOrJson:
+        """One request through the session (limiter, retries, typed errors), its body read by `parse_body`
+        (the Arrow path) or, without one or where it could not, decoded as JSON."""
+        request = requests.Request(
+            method,
+            self.base_url + path,
+            params=params,
+            json=json_body,
+            headers=self.rest.headers,
+            auth=self.rest.auth,
         )
-        yield from self._paginate(path, data_key, paginator, method="POST", json=body)
+        prepared = self.session.prepare_request(request)
+        prepared.parse_body = parse_body  # type: ignore[attr-defined]  # read by IntercomSession._attempt
+        response = self.session.send(prepared)
+        parsed = getattr(response, "parsed", None)
+        return parsed if parsed is not None else response.json()
 
     def cursor_pages(
         self, path: str, data_key: str, params: dict[str, Any] | None = None
@@ -443,9 +504,18 @@ class IntercomClient:
         for page in self.rest.paginate(path, paginator=paginator, data_selector=_path(data_key), **kwargs):
             yield list(page)
 
-    def fetch_each(self, paths: Iterable[str]) -> Iterator[dict[str, Any] | None]:
-        """GETs many single objects concurrently, in input order; None for one that is gone (404)."""
-        yield from self.map_concurrently(self.get, list(paths))
+    def fetch_each(
+        self, paths: Iterable[str], parse_body: BodyParser | None = None
+    ) -> Iterator[ArrowOrJson | None]:
+        """GETs many single objects concurrently, in input order; None for one that is gone (404).
+
+        Each body is read by `parse_body` when given (the Arrow path), else decoded as JSON.
+        """
+        if parse_body is None:
+            yield from self.map_concurrently(self.get, list(paths))
+            return
+        get_body = functools.partial(self.request_body, "GET", parse_body=parse_body)
+        yield from self.map_concurrently(get_body, list(paths))
 
     def map_concurrently(self, func: Callable[[_T], _R], items: Sequence[_T]) -> Iterator[_R | None]:
         """Applies `func` (which makes requests) to every item on the worker pool, results in input order.
@@ -470,19 +540,20 @@ class IntercomClient:
             self._executor.shutdown(wait=False, cancel_futures=True)
         self.session.close()
 
-    def scroll_companies(self) -> Iterator[list[dict[str, Any]]]:
+    def scroll_companies(self, parse_body: BodyParser | None = None) -> Iterator[ArrowOrJson]:
         """All companies through GET /companies/scroll, honouring the scroll's rules.
 
         Only one scroll may be open per app: while another is open ("scroll already exists"), wait for it
         to expire. A failed page (5xx, reset) or an expired scroll (404 before the end) cannot be resumed,
         so the scroll restarts from scratch; pages already yielded are yielded again and merged on `id`.
-        The end is the first empty page.
+        The end is the first empty page. Yields the bodies, read by `parse_body` when given (the Arrow path),
+        else decoded as JSON.
         """
         restarts = 0
         busy_since: float | None = None
         while True:
             try:
-                yield from self._scroll_once()
+                yield from read_ahead(self._scroll_once(parse_body))
                 return
             except ScrollBusyError as exc:
                 busy_since = busy_since or time.monotonic()
@@ -501,20 +572,91 @@ class IntercomClient:
                     raise
                 logger.warning("companies scroll broke (%s); restarting it from scratch", exc)
 
-    def _scroll_once(self) -> Iterator[list[dict[str, Any]]]:
+    def _scroll_once(self, parse_body: BodyParser | None) -> Iterator[ArrowOrJson]:
         params: dict[str, str] = {}
         while True:
             try:
-                body = self.get(settings.COMPANIES_SCROLL, params)
+                body = self.request_body("GET", settings.COMPANIES_SCROLL, parse_body, params=params)
             except IntercomAPIError as exc:
                 if exc.status == 400 and "scroll already exists" in str(exc).lower():
                     raise ScrollBusyError(str(exc)) from exc
                 raise
-            companies = body.get("data") or []
-            if not companies:
+            if body_list_length(body, ("data",)) == 0:
                 return
-            yield companies
-            params = {"scroll_param": body["scroll_param"]}
+            yield body
+            scroll_param = body_value(body, ("scroll_param",))
+            if not scroll_param:
+                raise TransientError(f"GET {settings.COMPANIES_SCROLL}: page without scroll_param")
+            params = {"scroll_param": scroll_param}
+
+
+SEARCH_CURSOR: Final = ("pages", "next", "starting_after")
+
+
+def read_ahead(items: Iterator[_T], depth: int = settings.READ_AHEAD_PAGES) -> Iterator[_T]:
+    """`items`, produced by a background thread at most `depth` items ahead of the caller.
+
+    For cursor-paged lists, whose next request needs this page's cursor: the request and parsing of the
+    next page (both mostly outside the GIL: the socket, pyarrow's JSON reader) overlap the caller's work
+    on this one. Errors reach the caller in order; when the caller stops, the thread stops after at most
+    the request it is making.
+    """
+    slots: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=depth)
+    stopped = threading.Event()
+
+    def offer(kind: str, value: Any) -> bool:
+        while not stopped.is_set():
+            try:
+                slots.put((kind, value), timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if not offer("item", item):
+                    return
+            offer("end", None)
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
+            offer("error", exc)
+        finally:
+            close = getattr(items, "close", None)
+            if close is not None:
+                close()
+
+    producer = threading.Thread(target=produce, name="intercom-read-ahead", daemon=True)
+    producer.start()
+    try:
+        while True:
+            kind, value = slots.get()
+            if kind == "error":
+                raise value
+            if kind == "end":
+                return
+            yield value
+    finally:
+        stopped.set()
+
+
+def body_value(body: ArrowOrJson, path: Sequence[str]) -> Any:
+    """The scalar at `path` of a body, Arrow (one row) or decoded JSON; None where it is missing."""
+    if isinstance(body, pa.Table):
+        return value_at(body, path)
+    node: Any = body
+    for key in path:
+        node = node.get(key) if isinstance(node, dict) else None
+    return node
+
+
+def body_list_length(body: ArrowOrJson, path: Sequence[str]) -> int:
+    if isinstance(body, pa.Table):
+        return len(records_at(body, path))
+    node: Any = body
+    for key in path:
+        node = node.get(key) if isinstance(node, dict) else None
+    return len(node or [])
 
 
 @functools.lru_cache(maxsize=64)

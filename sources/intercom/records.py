@@ -6,10 +6,14 @@ dlt flattens nested objects into columns (`location__city`) and turns lists into
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from dlt.common.schema.typing import TDataType
+
+from .arrow_pages import ChildList, RecordShape
+from .columns import TABLE_COLUMNS
 from .settings import CONTACT_TRUNCATED_LISTS, TIMESTAMP_KEYS_EXTRA
 
 Record = dict[str, Any]
@@ -134,3 +138,30 @@ def plain_row(record: Record) -> Record:
 
 def epoch_seconds(value: datetime) -> int:
     return int(value.timestamp())
+
+
+def contact_shape(custom_types: Mapping[str, TDataType]) -> RecordShape:
+    """`contact_row` on the Arrow path."""
+    return RecordShape(
+        "contacts",
+        TABLE_COLUMNS["contacts"],
+        children=(ChildList("social_profiles", "data"),),
+        dropped=frozenset(CONTACT_TRUNCATED_LISTS),
+        custom_types=custom_types,
+    )
+
+
+def company_shape(custom_types: Mapping[str, TDataType]) -> RecordShape:
+    """`company_row` on the Arrow path."""
+    return RecordShape(
+        "companies",
+        TABLE_COLUMNS["companies"],
+        children=(ChildList("tags", "tags"),),
+        dropped=frozenset({"segments"}),
+        custom_types=custom_types,
+    )
+
+
+def part_shape(table: str) -> RecordShape:
+    """`part_rows` on the Arrow path (the parent's id column is added by the caller)."""
+    return RecordShape(table, TABLE_COLUMNS[table], children=(ChildList("attachments"),), custom_key=None)

@@ -28,6 +28,13 @@ MAX_WORKERS: Final = 32
 Chosen by benchmark (BENCHMARKS.md, worker sweep): a 5,000-conversation backfill at 10,000 requests/min
 took 65 s with 16 workers and 47 s with 32 at 150 ms latency (119 s and 75 s at 300 ms)."""
 
+ARROW_BATCH_ROWS: Final = 5_000
+"""Rows of contacts or companies gathered into one Arrow table before dlt extracts it (it recomputes the
+table's schema for each Arrow item, ~10 ms: per 150-row page that cost more than the rows themselves)."""
+
+READ_AHEAD_PAGES: Final = 1
+"""Pages of a search or the companies scroll requested ahead of the one being processed."""
+
 # HTTP behaviour
 CONNECT_TIMEOUT_SECONDS: Final = 10.0
 READ_TIMEOUT_SECONDS: Final = 120.0

@@ -1,0 +1,368 @@
+"""The Arrow path of the big tables: response bodies parsed straight into typed Arrow tables.
+
+dlt's row normalizer (a Python dict per row and per child row) is what bounds a load of contacts, companies
+and conversation parts (BENCHMARKS.md). On this path a page's JSON body is parsed by pyarrow's JSON reader,
+typed from the spec (`TABLE_COLUMNS`) and from the workspace's data attributes, then flattened into
+the same tables dlt's row normalizer makes of the same records, with `max_table_nesting=1`:
+
+- a scalar field is a column, a nested object's scalars are `parent__field` columns;
+- the root table carries `_dlt_load_id` and a random `_dlt_id`, as dlt gives it;
+- a record with rows for a child table (`contacts__social_profiles`) goes the row path: dlt makes child
+  tables only in its normalizer (an extract cannot write a nested table), and its merge replaces the
+  children of every parent loaded, by either path.
+
+What this path cannot shape as the row path would (a value of another type than the spec says, an unknown
+nested list, an object inside an object, which dlt would load as JSON) raises `ArrowShapeError`; the caller
+then sends that page down the row path, so the tables come out the same either way.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, Final
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.json as pa_json
+from dlt.common.normalizers.naming.snake_case import NamingConvention
+from dlt.common.normalizers.utils import generate_dlt_ids
+from dlt.common.schema.typing import TDataType, TTableSchemaColumns
+
+from .columns import custom_attribute_column
+from .settings import TIMESTAMP_KEYS_EXTRA
+
+PARSE_TYPES: Final[dict[str, pa.DataType]] = {
+    "text": pa.string(),
+    "bigint": pa.int64(),
+    "double": pa.float64(),
+    "bool": pa.bool_(),
+    "timestamp": pa.int64(),  # unix seconds in the API
+}
+"""dlt type -> the type the JSON reader parses a value into (a mismatch raises, and the page goes by rows)."""
+
+TIMESTAMP: Final = pa.timestamp("us", tz="UTC")
+"""What the row path's aware datetimes become in parquet and DuckDB (TIMESTAMP WITH TIME ZONE)."""
+
+MIN_BLOCK_BYTES: Final = 1 << 20
+
+_NAMING = NamingConvention()
+_SCALAR_IDS = (pa.types.is_string, pa.types.is_integer, pa.types.is_floating, pa.types.is_boolean)
+
+
+class ArrowShapeError(ValueError):
+    """A page this path would not shape exactly as dlt's row normalizer: it goes the row path instead."""
+
+
+@dataclass(frozen=True)
+class ChildList:
+    """A list field of the record loaded as a child table, maybe wrapped (`{"type": ..., "data": [...]}`)."""
+
+    field: str
+    wrapper_key: str | None = None
+
+
+@dataclass(frozen=True)
+class RecordShape:
+    """How records of one kind become a root table and its child tables on the Arrow path."""
+
+    table: str
+    columns: TTableSchemaColumns
+    """The typed columns (`TABLE_COLUMNS[table]`): they type the JSON reader and the timestamps."""
+    children: tuple[ChildList, ...] = ()
+    dropped: frozenset[str] = frozenset()
+    """Fields the row path does not load from the record."""
+    custom_key: str | None = "custom_attributes"
+    custom_types: Mapping[str, TDataType] = field(default_factory=dict)
+    """The workspace's custom attributes by their API name (GET /data_attributes) -> dlt type."""
+
+    def record_type(self) -> pa.StructType:
+        """The record as the JSON reader should type it; fields not named here are inferred."""
+        tree: dict[str, Any] = {}
+        for name, column in self.columns.items():
+            data_type = PARSE_TYPES.get(column.get("data_type") or "")
+            if data_type is None:
+                continue  # json columns: parsed as they come (and sent down the row path if they hold data)
+            *parents, leaf = name.split("__")
+            node = tree
+            for parent in parents:
+                node = node.setdefault(parent, {})
+                if not isinstance(node, dict):
+                    break
+            else:
+                node.setdefault(leaf, data_type)
+        if self.custom_key and self.custom_types:
+            tree[self.custom_key] = {name: PARSE_TYPES[kind] for name, kind in self.custom_types.items()}
+        return _struct_of(tree)
+
+    def with_stored_types(self, stored: TTableSchemaColumns) -> RecordShape:
+        """This shape parsing each column as the destination already stores it, where that differs.
+
+        dlt never alters a stored column (see `columns.keep_stored_types`): a float attribute first stored
+        as BIGINT must not arrive as a double the database would round. Parsed as stored, a value that
+        does not fit fails the page over to the row path, where dlt makes a variant column for it.
+        """
+
+        def stored_type(column: str, default: TDataType) -> TDataType:
+            kind = stored.get(column, {}).get("data_type")
+            return kind if kind in PARSE_TYPES else default
+
+        columns: TTableSchemaColumns = {
+            name: {**hint, "data_type": stored_type(name, hint["data_type"])} if "data_type" in hint else hint
+            for name, hint in self.columns.items()
+        }
+        custom = {
+            name: stored_type(custom_attribute_column(name), kind) for name, kind in self.custom_types.items()
+        }
+        return replace(self, columns=columns, custom_types=custom)
+
+    def is_timestamp(self, column: str, raw_key: str, in_custom: bool) -> bool:
+        if in_custom:
+            return self.custom_types.get(raw_key) == "timestamp"
+        hinted = self.columns.get(column, {}).get("data_type")
+        if hinted is not None:
+            return hinted == "timestamp"
+        return raw_key.endswith("_at") or raw_key in TIMESTAMP_KEYS_EXTRA
+
+
+def _struct_of(tree: Mapping[str, Any]) -> pa.StructType:
+    return pa.struct(
+        [pa.field(name, _struct_of(node) if isinstance(node, dict) else node) for name, node in tree.items()]
+    )
+
+
+def parse_body(body: bytes, schema: pa.Schema) -> pa.Table:
+    """One JSON document (a whole response body) as a one-row table typed by `schema`.
+
+    Raises pyarrow.ArrowInvalid when the body is not JSON or a value does not fit its declared type.
+    """
+    read_options = pa_json.ReadOptions(block_size=max(MIN_BLOCK_BYTES, len(body) + 1), use_threads=False)
+    parse_options = pa_json.ParseOptions(
+        explicit_schema=schema, unexpected_field_behavior="infer", newlines_in_values=True
+    )
+    table = pa_json.read_json(io.BytesIO(body), read_options=read_options, parse_options=parse_options)
+    if table.num_rows != 1:
+        raise pa.ArrowInvalid(f"expected one JSON document, read {table.num_rows}")
+    return table
+
+
+def envelope_schema(list_path: Sequence[str], record: pa.StructType, **scalars: pa.DataType) -> pa.Schema:
+    """The schema of a body holding a list of records at `list_path` (`("data",)`) and some scalars
+    (`scroll_param=pa.string()`); a dotted scalar name is a nested path (`"pages.next.starting_after"`)."""
+    tree: dict[str, Any] = {}
+    for dotted, data_type in scalars.items():
+        *parents, leaf = dotted.split(".")
+        node = tree
+        for parent in parents:
+            node = node.setdefault(parent, {})
+        node[leaf] = data_type
+    node = tree
+    for parent in list_path[:-1]:
+        node = node.setdefault(parent, {})
+    node[list_path[-1]] = pa.list_(record)
+    return pa.schema(_struct_of(tree))
+
+
+def value_at(table: pa.Table, path: Sequence[str]) -> Any:
+    """The scalar at a dotted path of a one-row table (`("pages", "next", "starting_after")`), or None."""
+    if path[0] not in table.column_names:
+        return None
+    array: Any = table.column(path[0]).combine_chunks()
+    for key in path[1:]:
+        array = field_of(array, key)
+        if array is None:
+            return None
+    return array[0].as_py()
+
+
+def field_of(array: pa.Array, key: str) -> pa.Array | None:
+    """A struct array's field, null where the object is null (`StructArray.field` ignores that); None if the
+    array is no struct or has no such field."""
+    if not pa.types.is_struct(array.type) or array.type.get_field_index(key) < 0:
+        return None
+    return array.flatten()[array.type.get_field_index(key)]
+
+
+def records_at(table: pa.Table, list_path: Sequence[str]) -> pa.StructArray:
+    """The records of the list at `list_path` of one-row tables (one or many bodies concatenated)."""
+    lists = _list_at(table, list_path)
+    values = lists.flatten()
+    if not pa.types.is_struct(values.type):
+        if pa.types.is_null(values.type):
+            return pa.array([], type=pa.struct([]))
+        raise ArrowShapeError(f"{'.'.join(list_path)} holds {values.type}, not objects")
+    return values
+
+
+def parent_index(table: pa.Table, list_path: Sequence[str]) -> pa.Array:
+    """For each record of `records_at(table, list_path)`, the row of `table` it came from."""
+    return pc.list_parent_indices(_list_at(table, list_path))
+
+
+def _list_at(table: pa.Table, list_path: Sequence[str]) -> pa.ListArray:
+    array: Any = table.column(list_path[0]).combine_chunks() if list_path[0] in table.column_names else None
+    for key in list_path[1:]:
+        array = field_of(array, key) if array is not None else None
+    if array is None or pa.types.is_null(array.type):
+        return pa.array([[]] * table.num_rows, type=pa.list_(pa.struct([])))
+    if not pa.types.is_list(array.type):
+        raise ArrowShapeError(f"{'.'.join(list_path)} is {array.type}, not a list")
+    return array
+
+
+def convert_root_timestamps(records: pa.StructArray, shape: RecordShape) -> pa.Table:
+    """Records as a table of their top-level fields, the top-level timestamps converted.
+
+    Lists and nested objects stay as they are: `shape_tables` flattens them. Cursors (`updated_at`) can
+    then be compared as datetimes, as dlt's incremental does with the row path's rows.
+    """
+    names, arrays = [], []
+    for arrow_field, array in zip(records.type, records.flatten(), strict=True):
+        if _is_scalar(array.type) and shape.is_timestamp(arrow_field.name, arrow_field.name, False):
+            array = to_timestamp(array, arrow_field.name)
+        names.append(arrow_field.name)
+        arrays.append(array)
+    return pa.Table.from_arrays(arrays, names=names)
+
+
+def to_timestamp(array: pa.Array, name: str) -> pa.Array:
+    """Unix seconds (integers, or floats from a lenient writer) as UTC microsecond timestamps."""
+    if pa.types.is_timestamp(array.type) or pa.types.is_null(array.type):
+        return array
+    if pa.types.is_integer(array.type):
+        return pc.multiply(array.cast(pa.int64()), 1_000_000).cast(TIMESTAMP)
+    if pa.types.is_floating(array.type):
+        return pc.multiply(array, 1_000_000.0).cast(pa.int64(), safe=False).cast(TIMESTAMP)
+    raise ArrowShapeError(f"timestamp field {name} holds {array.type}")
+
+
+def split_rows_with_children(records: pa.Table, shape: RecordShape) -> tuple[pa.Table, pa.Table]:
+    """(records whose child lists are all empty, records with child rows).
+
+    Child tables stay with dlt's row normalizer, which alone links them to their parents (dlt cannot
+    take a nested table from the extract); those records go the row path, the others the Arrow path.
+    """
+    has_children = None
+    for child in shape.children:
+        if child.field not in records.column_names:
+            continue
+        lists: Any = records.column(child.field).combine_chunks()
+        if child.wrapper_key is not None:
+            lists = field_of(lists, child.wrapper_key)
+        if lists is None or pa.types.is_null(lists.type):
+            continue
+        if not pa.types.is_list(lists.type):
+            raise ArrowShapeError(f"{shape.table}.{child.field} is {lists.type}, not a list")
+        nonempty = pc.fill_null(pc.greater(pc.list_value_length(lists), 0), False)
+        has_children = nonempty if has_children is None else pc.or_(has_children, nonempty)
+    if has_children is None or not pc.any(has_children).as_py():
+        return records, records.slice(0, 0)
+    return records.filter(pc.invert(has_children)), records.filter(has_children)
+
+
+def root_table(records: pa.Table, shape: RecordShape, load_id: str) -> pa.Table:
+    """The root rows of `records` (from `convert_root_timestamps`, without child rows: see
+    `split_rows_with_children`), flattened as dlt's row normalizer would flatten them."""
+    child_fields = {child.field for child in shape.children}
+    columns: dict[str, pa.Array] = {}
+    for name in records.column_names:
+        array = records.column(name).combine_chunks()
+        if name in shape.dropped or name in child_fields or pa.types.is_null(array.type):
+            continue
+        if pa.types.is_struct(array.type):
+            _flatten_object(columns, name, array, shape, in_custom=name == shape.custom_key)
+        elif _is_scalar(array.type):
+            columns[_column_name(name)] = array
+        elif array.null_count < len(array):
+            raise ArrowShapeError(f"{shape.table}.{name} is {array.type}: the row path would make it a table")
+    count = records.num_rows
+    columns["_dlt_load_id"] = pa.array([load_id] * count, type=pa.string())
+    columns["_dlt_id"] = pa.array(generate_dlt_ids(count), type=pa.string())
+    required = {
+        name
+        for name, hint in {**shape.columns, **ROOT_TABLE_COLUMNS}.items()
+        if hint.get("nullable") is False
+    }
+    schema = pa.schema(
+        pa.field(name, array.type, nullable=name not in required or bool(array.null_count))
+        for name, array in columns.items()
+    )
+    return pa.Table.from_arrays(list(columns.values()), schema=schema)
+
+
+def _flatten_object(
+    columns: dict[str, pa.Array], parent: str, array: pa.StructArray, shape: RecordShape, in_custom: bool
+) -> None:
+    parent_column = _column_name(parent)
+    for arrow_field, values in zip(array.type, array.flatten(), strict=True):
+        if pa.types.is_null(values.type):
+            continue
+        if not _is_scalar(values.type):
+            if values.null_count == len(values):
+                continue  # never set: the row path would not see it either
+            raise ArrowShapeError(
+                f"{shape.table}.{parent}.{arrow_field.name} is {values.type}: dlt keeps json"
+            )
+        column = _NAMING.shorten_fragments(parent_column, _NAMING.normalize_identifier(arrow_field.name))
+        if shape.is_timestamp(column, arrow_field.name, in_custom):
+            values = to_timestamp(values, column)
+        columns.pop(column, None)  # names dlt normalizes alike: the later key wins, as on the row path
+        columns[column] = values
+
+
+ROOT_TABLE_COLUMNS: Final[TTableSchemaColumns] = {
+    "_dlt_load_id": {"name": "_dlt_load_id", "data_type": "text", "nullable": False},
+    "_dlt_id": {"name": "_dlt_id", "data_type": "text", "nullable": False, "unique": True, "row_key": True},
+}
+"""The columns dlt's row normalizer adds to a root table, with their hints: the Arrow path fills them."""
+
+
+def batched(pages: Iterable[Any], min_rows: int) -> Iterator[Any]:
+    """Arrow pages concatenated into tables of at least `min_rows` rows; anything else passes through, in
+    order (what was gathered before it is yielded first).
+
+    dlt recomputes a table's schema for every Arrow item it extracts (about 10 ms), which costs more than
+    the rows of one API page: batches make that cost a few microseconds a row.
+    """
+    gathered: list[pa.Table] = []
+    count = 0
+    for page in pages:
+        if not isinstance(page, pa.Table):
+            yield from _concatenated(gathered)
+            gathered, count = [], 0
+            yield page
+            continue
+        gathered.append(page)
+        count += page.num_rows
+        if count >= min_rows:
+            yield from _concatenated(gathered)
+            gathered, count = [], 0
+    yield from _concatenated(gathered)
+
+
+def _concatenated(tables: list[pa.Table]) -> Iterator[pa.Table]:
+    if not tables:
+        return
+    try:
+        yield pa.concat_tables(tables, promote_options="permissive")
+    except (pa.ArrowInvalid, pa.ArrowTypeError):  # pages inferred unknown fields differently
+        yield from tables
+
+
+def records_as_dicts(table: pa.Table, fields: Iterable[str]) -> list[dict[str, Any]]:
+    """The named top-level fields of each record as dicts (for code that reads embedded lists)."""
+    present = [name for name in fields if name in table.column_names]
+    return table.select(present).to_pylist()
+
+
+def filter_rows(table: pa.Table, keep: list[bool]) -> pa.Table:
+    return table if all(keep) else table.filter(pa.array(keep, type=pa.bool_()))
+
+
+def _column_name(key: str) -> str:
+    return _NAMING.normalize_identifier(key)
+
+
+def _is_scalar(data_type: pa.DataType) -> bool:
+    return any(check(data_type) for check in _SCALAR_IDS) or pa.types.is_timestamp(data_type)
