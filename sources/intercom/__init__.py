@@ -26,6 +26,7 @@ from .arrow_pages import (
     batched,
     convert_root_timestamps,
     envelope_schema,
+    field_of,
     filter_rows,
     parent_index,
     parse_body,
@@ -178,18 +179,30 @@ def intercom_source(
         query: dict[str, Any],
         model: str | None,
         shape: RecordShape | None = None,
+        newest_first: bool = False,
     ) -> Iterator[list[Record] | pa.Table]:
         """Pages of a search sorted by `updated_at`, timestamps converted, rows already loaded dropped.
 
         `model` names the data-attribute model typing custom attributes (tickets have none). With `shape`
         (and `arrow`), pages come as Arrow tables of the records' top-level fields (see `arrow_records`).
+        `newest_first` sorts descending and stops after the first page reaching below the cursor's start:
+        the query's own bounds may be coarser (contact search matches whole days), the sort is exact.
         """
         dates = attributes.custom_date_keys(model) if model else frozenset()
         reader = arrow_reader(shape, data_key, **{".".join(SEARCH_CURSOR): pa.string()})
         recent = RecentRows(dlt.current.resource_state(), lookback, cursor)
 
+        since = _epoch(cursor.start_value) or 0
+
+        def reached_the_start(body: Any) -> bool:
+            oldest = _oldest_updated_at(body, data_key)
+            return oldest is None or oldest < since
+
         def pages() -> Iterator[list[Record] | pa.Table]:
-            for body in client.search_bodies(path, query, reader):
+            stop_after = reached_the_start if newest_first else None
+            for body in client.search_bodies(
+                path, query, reader, descending=newest_first, stop_after=stop_after
+            ):
                 page = arrow_records(body, data_key, shape, dates)
                 if isinstance(page, pa.Table):
                     if page.num_rows:
@@ -260,14 +273,15 @@ def intercom_source(
             initial_value=start,
             end_value=end,
             lag=contacts_lookback_seconds,
-            row_order="asc",
             on_cursor_value_missing="include",
         ),
-    ) -> Iterator[list[Record]]:
-        """Contacts changed since the cursor, from POST /contacts/search sorted by `updated_at` ascending.
+    ) -> Iterator[Any]:
+        """Contacts changed since the cursor, from POST /contacts/search sorted by `updated_at`, newest first.
 
-        The parent of `contacts` and the per-contact tables. Contact search matches dates by whole day,
-        so the query starts at the day of (cursor - lookback); rows re-read unchanged are dropped. With
+        The parent of `contacts` and the per-contact tables. Contact search matches dates by whole day, so
+        the query asks for the whole day of (cursor - lookback) onward, but the pages are sorted to the
+        second, newest first, and no page is asked for after one that reaches below (cursor - lookback):
+        a run with nothing changed costs one call. Rows re-read unchanged are dropped. With
         `reconcile_deletes`, contacts gone from the API follow as gone markers.
         """
         query = contacts_updated_query(_epoch(updated_at.start_value), _epoch(updated_at.end_value))
@@ -279,6 +293,7 @@ def intercom_source(
             query,
             "contact",
             record_shape("contact"),
+            newest_first=True,
         )
         if reconciling:
             live = {contact["id"] for page in client.cursor_pages("/contacts", "data") for contact in page}
@@ -770,6 +785,19 @@ def _ids_and_updated(page: pa.Table) -> tuple[list[str], list[int]]:
     """The `id` and `updated_at` (unix seconds) of each row of an Arrow page."""
     micros = page.column("updated_at").cast(pa.int64())
     return page.column("id").to_pylist(), pa.compute.divide(micros, 1_000_000).to_pylist()
+
+
+def _oldest_updated_at(body: Any, data_key: str) -> int | None:
+    """The smallest `updated_at` (unix seconds, as the API sends it) of a search page; None if empty."""
+    if isinstance(body, pa.Table):
+        values = records_at(body, (data_key,))
+        if not len(values) or "updated_at" not in values.type.names:
+            return None
+        oldest = pa.compute.min(field_of(values, "updated_at")).as_py()
+        return None if oldest is None else int(oldest)
+    stamps = [row.get("updated_at") for row in _list_at_path(body, (data_key,))]
+    numbers = [int(stamp) for stamp in stamps if isinstance(stamp, int | float)]
+    return min(numbers) if numbers else None
 
 
 def _list_at_path(body: Any, path: tuple[str, ...]) -> list[Record]:

@@ -420,30 +420,43 @@ class IntercomClient:
             yield list(page.get(data_key) or [])
 
     def search_bodies(
-        self, path: str, query: dict[str, Any], parse_body: BodyParser | None, sort_field: str = "updated_at"
+        self,
+        path: str,
+        query: dict[str, Any],
+        parse_body: BodyParser | None,
+        sort_field: str = "updated_at",
+        descending: bool = False,
+        stop_after: Callable[[ArrowOrJson], bool] | None = None,
     ) -> Iterator[ArrowOrJson]:
-        """The bodies of a search's pages (sorted ascending by `sort_field`), each read by `parse_body`
-        when given (else, or where it could not read one, as decoded JSON); the cursor is in the body.
+        """The bodies of a search's pages sorted by `sort_field`, each read by `parse_body` when given (else,
+        or where it could not read one, as decoded JSON); the cursor is in the body.
 
-        Pages are read one ahead of the caller (`read_ahead`): the next page is asked for and parsed while
-        the caller still works on this one.
+        No page is asked for after one that `stop_after` accepts. Pages are read one ahead of the caller
+        (`read_ahead`): the next page is asked for and parsed while the caller still works on this one.
         """
-        yield from read_ahead(self._search_pages(path, query, parse_body, sort_field))
+        order = "descending" if descending else "ascending"
+        yield from read_ahead(self._search_pages(path, query, parse_body, sort_field, order, stop_after))
 
     def _search_pages(
-        self, path: str, query: dict[str, Any], parse_body: BodyParser | None, sort_field: str
+        self,
+        path: str,
+        query: dict[str, Any],
+        parse_body: BodyParser | None,
+        sort_field: str,
+        order: str,
+        stop_after: Callable[[ArrowOrJson], bool] | None,
     ) -> Iterator[ArrowOrJson]:
         cursor: str | None = None
         while True:
             pagination: dict[str, Any] = {"per_page": settings.PER_PAGE}
             if cursor:
                 pagination["starting_after"] = cursor
-            sort = {"field": sort_field, "order": "ascending"}
+            sort = {"field": sort_field, "order": order}
             body = {"query": query, "pagination": pagination, "sort": sort}
             page = self.request_body("POST", path, parse_body, json_body=body)
             yield page
             cursor = body_value(page, SEARCH_CURSOR)
-            if not cursor:
+            if not cursor or (stop_after is not None and stop_after(page)):
                 return
 
     def request_body(

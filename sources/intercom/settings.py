@@ -16,8 +16,10 @@ PER_PAGE: Final = 150
 
 DEFAULT_START_DATE: Final = "1970-01-01T00:00:00Z"
 
-CONTACTS_LOOKBACK_SECONDS: Final = 86_400
-"""Contact search matches dates by whole day and indexes new contacts minutes late: re-read one day."""
+CONTACTS_LOOKBACK_SECONDS: Final = 3_600
+"""Contact search indexes new contacts "a few minutes" late (the spec); each run re-reads this far before
+its cursor (an hour, as Hevo does). Search matches dates by whole day, so the query asks for whole days,
+but pages come sorted to the second, newest first, and reading stops below (cursor - lookback)."""
 
 CONVERSATIONS_LOOKBACK_SECONDS: Final = 600
 """Conversation and ticket search match to the second; a short lookback covers clock skew and indexing."""

@@ -224,3 +224,38 @@ def test_bounded_backfill_loads_only_the_window_and_keeps_the_cursor(harness: Ha
     harness.run(("contacts",))
     assert set(harness.ids("contacts")) == set(ws.contacts)
     assert_no_duplicate_ids(harness, "contacts")
+
+
+def test_a_no_change_contacts_run_reads_only_the_lookback_not_the_whole_day(tmp_path) -> None:
+    """Contact search matches whole days, but its pages are sorted to the second: newest first, reading
+    stops at the first page reaching below (cursor - lookback), however many contacts the day holds."""
+    from tests.source.conftest import start_harness
+
+    harness, server = start_harness(tmp_path, contacts=400)
+    try:
+        ws = harness.workspace
+        day_start = ws.clock.now() - ws.clock.now() % 86_400 + 86_400
+        ws.clock.set(day_start + 3_600)
+        for contact_id in list(ws.contacts)[:300]:  # 300 updates, two minutes apart: 10 hours of one day
+            ws.update_contact(contact_id, name="Touched today")
+            ws.clock.advance(120)
+        harness.run(("contacts",))
+        assert set(harness.ids("contacts")) == set(ws.contacts)
+        harness.server.reset_counters()
+        harness.run(("contacts",))
+        rows = harness.pipeline().last_trace.last_normalize_info.row_counts
+        assert rows.get("contacts", 0) == 0
+        assert harness.server.counters["POST /contacts/search"] == 1  # 300 of today's contacts: 2 pages
+
+        late = list(ws.contacts)[350]
+        ws.update_contact(
+            late, name="Updated 50 minutes before the cursor", updated_at=ws.clock.now() - 3_000
+        )
+        harness.server.reset_counters()
+        harness.run(("contacts",))
+        assert harness.query(f"SELECT name FROM contacts WHERE id = '{late}'") == [
+            ("Updated 50 minutes before the cursor",)
+        ]
+        assert_no_duplicate_ids(harness, "contacts")
+    finally:
+        server.stop()
