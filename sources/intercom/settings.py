@@ -30,7 +30,7 @@ MAX_WORKERS: Final = 32
 Chosen by benchmark (BENCHMARKS.md, worker sweep): a 5,000-conversation backfill at 10,000 requests/min
 took 65 s with 16 workers and 47 s with 32 at 150 ms latency (119 s and 75 s at 300 ms)."""
 
-ARROW_BATCH_ROWS: Final = 5_000
+ARROW_BATCH_ROWS: Final = 2_000
 """Rows of contacts or companies gathered into one Arrow table before dlt extracts it (it recomputes the
 table's schema for each Arrow item, ~10 ms: per 150-row page that cost more than the rows themselves)."""
 

@@ -163,17 +163,25 @@ def test_nested_objects_dlt_keeps_as_json_are_refused() -> None:
         shaped([contact(location={"type": "location", "geo": {"lat": 1.0}})])
 
 
-def test_a_page_that_does_not_fit_goes_the_row_path_and_loads(tmp_path: Path) -> None:
-    harness, server = start_harness(tmp_path, contacts=60)
-    try:
-        contact_id = next(iter(harness.workspace.contacts))
-        harness.workspace.update_contact(contact_id, location={"type": "location", "geo": {"lat": 1.5}})
-        harness.run(("contacts",))
-        assert set(harness.ids("contacts")) == set(harness.workspace.contacts)
-        stored = harness.query(f"SELECT location__geo FROM contacts WHERE id = '{contact_id}'")
-        assert stored[0][0] is not None and "1.5" in str(stored[0][0])
-    finally:
-        server.stop()
+def test_pages_that_do_not_fit_go_the_row_path_and_load_the_same(twin: tuple[Harness, Harness]) -> None:
+    """An object inside an object (dlt keeps it as json), in a contact, a company and a conversation part."""
+    arrow, rows = twin
+    ws = arrow.workspace
+    contact_id = next(iter(ws.contacts))
+    ws.update_contact(contact_id, location={"type": "location", "geo": {"lat": 1.5}})
+    company_id = next(iter(ws.companies))
+    ws.update_company(company_id, plan={"type": "plan", "id": "9", "name": "Pro", "limits": {"seats": 5}})
+    conversation_id = next(iter(ws.conversations))
+    part = ws.conversation_parts(conversation_id)[-1]
+    part["author"] = {**part["author"], "device": {"os": "ios"}}  # nothing served yet: no cached JSON
+    arrow.run(RESOURCES)
+    rows.run(RESOURCES)
+    assert_same_tables(arrow, rows)
+    stored = arrow.query(f"SELECT location__geo FROM contacts WHERE id = '{contact_id}'")
+    assert "1.5" in str(stored[0][0])
+    assert "seats" in str(arrow.query(f"SELECT plan__limits FROM companies WHERE id = '{company_id}'")[0][0])
+    device = arrow.query(f"SELECT author__device FROM conversation_parts WHERE id = '{part['id']}'")
+    assert "ios" in str(device[0][0])
 
 
 def test_the_duckdb_file_is_readable(twin: tuple[Harness, Harness]) -> None:
