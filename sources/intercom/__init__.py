@@ -456,7 +456,7 @@ def intercom_source(
         reader = None
         if arrow:
             schema = envelope_schema(parts_path, shape.record_type(), id=pa.string())
-            reader = functools.partial(parse_body, schema=schema)
+            reader = functools.partial(parse_body, schema=schema, keep=("id", "conversation_parts"))
         details = [detail for detail in client.fetch_each(paths, reader) if detail is not None]
         for detail in details:
             _warn_if_truncated(detail, "conversation_parts")

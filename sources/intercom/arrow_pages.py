@@ -132,8 +132,9 @@ def _struct_of(tree: Mapping[str, Any]) -> pa.StructType:
     )
 
 
-def parse_body(body: bytes, schema: pa.Schema) -> pa.Table:
-    """One JSON document (a whole response body) as a one-row table typed by `schema`.
+def parse_body(body: bytes, schema: pa.Schema, keep: Sequence[str] | None = None) -> pa.Table:
+    """One JSON document (a whole response body) as a one-row table typed by `schema`; with `keep`, only
+    those top-level fields (what else was parsed is freed at once).
 
     Raises pyarrow.ArrowInvalid when the body is not JSON or a value does not fit its declared type.
     """
@@ -144,7 +145,7 @@ def parse_body(body: bytes, schema: pa.Schema) -> pa.Table:
     table = pa_json.read_json(io.BytesIO(body), read_options=read_options, parse_options=parse_options)
     if table.num_rows != 1:
         raise pa.ArrowInvalid(f"expected one JSON document, read {table.num_rows}")
-    return table
+    return table if keep is None else table.select([name for name in keep if name in table.column_names])
 
 
 def envelope_schema(list_path: Sequence[str], record: pa.StructType, **scalars: pa.DataType) -> pa.Schema:
