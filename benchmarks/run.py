@@ -47,7 +47,7 @@ from simproc import REPO_ROOT, Simulator, WorkspaceSize, simulator
 
 SECTIONS = ("a", "b", "sweep", "c", "d", "profile")
 CONVERSATIONS = ("conversations", "conversation_parts")
-SWEEP_WORKERS = (4, 8, 16, 32)
+SWEEP_WORKERS = (4, 8, 16, 32, 64)
 SWEEP_LATENCIES_MS = (150, 300)
 PY_SPY = ("py-spy", "record", "--format", "raw", "--nonblocking", "--gil")
 """Samples only the thread holding the GIL: threads waiting for it after I/O would otherwise count as CPU."""

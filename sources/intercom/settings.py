@@ -24,11 +24,13 @@ but pages come sorted to the second, newest first, and reading stops below (curs
 CONVERSATIONS_LOOKBACK_SECONDS: Final = 600
 """Conversation and ticket search match to the second; a short lookback covers clock skew and indexing."""
 
-MAX_WORKERS: Final = 32
+MAX_WORKERS: Final = 64
 """Concurrent per-record fetches (conversation details, sub-lists). All share one rate limiter.
 
-Chosen by benchmark (BENCHMARKS.md, worker sweep): a 5,000-conversation backfill at 10,000 requests/min
-took 65 s with 16 workers and 47 s with 32 at 150 ms latency (119 s and 75 s at 300 ms)."""
+Chosen by benchmark (BENCHMARKS.md, worker sweep): backfilling 5,000 conversations at 10,000 requests/min
+(a 30.2 s bound) took 32.8 s with 32 or 64 workers at 150 ms latency, and 51.2 s with 32, 35.6 s with 48,
+33.0 s with 64 at 300 ms: 64 keeps the rate limit the bound up to about 300 ms (Little's law: 167
+requests/s x 0.3 s = 50 in flight)."""
 
 ARROW_BATCH_ROWS: Final = 2_000
 """Rows of contacts or companies gathered into one Arrow table before dlt extracts it (it recomputes the
