@@ -66,11 +66,17 @@ def twin(tmp_path: Path) -> Iterator[tuple[Harness, Harness]]:
 
 def assert_same_tables(arrow: Harness, rows: Harness) -> None:
     assert arrow.tables() == rows.tables()
+    load_ids = {load_id for (load_id,) in arrow.query("SELECT load_id FROM _dlt_loads")}
     for table in sorted(rows.tables()):
         if table.startswith("_dlt"):
             continue
         assert columns_of(arrow, table) == columns_of(rows, table), table
         assert contents(arrow, table) == contents(rows, table), table
+        if "_dlt_load_id" in dict(columns_of(arrow, table)):
+            stamped = {load_id for (load_id,) in arrow.query(f"SELECT DISTINCT _dlt_load_id FROM {table}")}
+            assert stamped <= load_ids, table  # the Arrow path stamps the load it was extracted in
+        unique = arrow.query(f"SELECT count(DISTINCT _dlt_id) = count(*) FROM {table}")
+        assert unique == [(True,)], table
 
 
 def test_arrow_and_row_paths_load_the_same_tables(twin: tuple[Harness, Harness]) -> None:
