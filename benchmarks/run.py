@@ -43,7 +43,7 @@ import bounds
 import load_once
 import report
 from profile_summary import summarise_file
-from simproc import REPO_ROOT, Simulator, WorkspaceSize, simulator
+from simproc import REPO_ROOT, Simulator, WorkspaceSize, simulator, simulator_flags
 
 SECTIONS = ("a", "b", "sweep", "c", "d", "profile")
 CONVERSATIONS = ("conversations", "conversation_parts")
@@ -183,16 +183,7 @@ def started(size: WorkspaceSize, **knobs: Any) -> Iterator[Simulator]:
 
 
 def simulator_command(size: WorkspaceSize, latency_ms: float = 0, rate_limit: int = 0) -> str:
-    flags = [
-        "--port",
-        "0",
-        *size.cli_args(),
-        "--latency-ms",
-        str(latency_ms),
-        "--rate-limit",
-        str(rate_limit),
-    ]
-    return "python -m intercom_sim " + " ".join(flags)
+    return "python -m intercom_sim " + " ".join(simulator_flags(size, latency_ms, rate_limit))
 
 
 # ------------------------------------------------------------------------------------------------ sections

@@ -97,13 +97,35 @@ class Simulator:
         return process_cpu_seconds(self.proc.pid)
 
 
+def simulator_flags(size: WorkspaceSize, latency_ms: float = 0, rate_limit: int = 0) -> list[str]:
+    """The simulator's command-line flags (the token aside). `--warm` serializes every object before it
+    serves: each load reads each object once, and should measure the connector, not the first serialization
+    of every object by a simulator sharing its cores."""
+    return [
+        "--port",
+        "0",
+        "--warm",
+        *size.cli_args(),
+        "--latency-ms",
+        str(latency_ms),
+        "--rate-limit",
+        str(rate_limit),
+    ]
+
+
 @contextmanager
 def simulator(
     size: WorkspaceSize, *, latency_ms: float = 0, rate_limit: int = 0, startup_timeout: float = 300.0
 ) -> Iterator[Simulator]:
     """Start `python -m intercom_sim` on a free loopback port; stop it (SIGINT) on exit."""
-    cmd = [sys.executable, "-m", "intercom_sim", "--port", "0", "--token", TOKEN, *size.cli_args()]
-    cmd += ["--latency-ms", str(latency_ms), "--rate-limit", str(rate_limit)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "intercom_sim",
+        "--token",
+        TOKEN,
+        *simulator_flags(size, latency_ms, rate_limit),
+    ]
     proc = subprocess.Popen(cmd, cwd=REPO_ROOT, stdout=subprocess.PIPE, text=True)
     try:
         yield Simulator(proc, _wait_for_url(proc, startup_timeout), size)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from . import Workspace, start
+from . import Workspace, render, start
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -22,6 +22,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--fault-seed", type=int, default=0)
     parser.add_argument("--search-lag-seconds", type=int, default=0)
     parser.add_argument("--token", default="sim-token")
+    parser.add_argument(
+        "--warm", action="store_true", help="serialize every object before serving (for benchmarks)"
+    )
     return parser.parse_args(argv)
 
 
@@ -35,6 +38,8 @@ def main(argv: list[str] | None = None) -> None:
         conversations=args.conversations,
         tickets=args.tickets,
     )
+    if args.warm:
+        render.warm(ws)
     server = start(
         ws,
         port=args.port,

@@ -68,6 +68,24 @@ def cached(ws: Workspace, kind: str, obj: JSON, view: Callable[[JSON], JSON] | N
     return blob
 
 
+def warm(ws: Workspace) -> None:
+    """Serializes every contact, company, conversation and ticket now, as the first request of each would.
+
+    For benchmarks: a client reading each object once then measures the connector, not the simulator's
+    first serialization of each object (about 40 µs of a contact, on the cores the client also uses).
+    """
+    with ws.lock:
+        for contact in ws.contacts.values():
+            contact_bytes(ws, contact)
+        for company in ws.companies.values():
+            company_bytes(ws, company)
+        for conversation in ws.conversations.values():
+            conversation_item_bytes(ws, conversation)
+            conversation_full_bytes(ws, conversation)
+        for ticket in ws.tickets.values():
+            ticket_bytes(ws, ticket)
+
+
 def contact_bytes(ws: Workspace, contact: JSON) -> bytes:
     return cached(ws, "contact", contact, contact_view)
 
