@@ -256,6 +256,15 @@ def intercom_source(
             rows = [row_of(convert_timestamps(record, dates)) for record in with_children.to_pylist()]
             yield attributes.with_column_hints(model, rows) if model else rows
 
+    def model_rows(page: list[Record] | pa.Table, model: str, row_of: Any) -> Iterator[Any]:
+        """A feed's page as rows of the model's table: by the Arrow path, or made by `row_of` (gone markers
+        as they are stored), marked with the model's column hints."""
+        if isinstance(page, pa.Table):
+            yield from arrow_tables(page, record_shape(model), model, row_of)
+            return
+        rows = [stored_row(record) if is_gone(record) else row_of(record) for record in page]
+        yield attributes.with_column_hints(model, rows)
+
     def record_shape(model: str) -> RecordShape:
         """The Arrow shape of contacts or companies, typed as the destination stores them so far."""
         shape = {"contact": contact_shape, "company": company_shape}[model](attributes.custom_types(model))
@@ -313,11 +322,7 @@ def intercom_source(
         not loaded from here: `contact_tags`, `contact_companies`, `notes` and `contact_subscriptions` hold
         them complete. `deleted_at` is set on contacts the API no longer returns (`reconcile_deletes`).
         """
-        if isinstance(page, pa.Table):
-            yield from arrow_tables(page, record_shape("contact"), "contact", contact_row)
-            return
-        rows = [stored_row(contact) if is_gone(contact) else contact_row(contact) for contact in page]
-        yield attributes.with_column_hints("contact", rows)
+        yield from model_rows(page, "contact", contact_row)
 
     def per_contact_table(
         name: str, key: tuple[str, ...], rows_of: Any, selected: bool = True, replace_per_contact: bool = True
@@ -382,11 +387,7 @@ def intercom_source(
 
         `deleted_at` is set on companies the API no longer returns (`reconcile_deletes`).
         """
-        if isinstance(page, pa.Table):
-            yield from arrow_tables(page, record_shape("company"), "company", company_row)
-            return
-        rows = [stored_row(company) if is_gone(company) else company_row(company) for company in page]
-        yield attributes.with_column_hints("company", rows)
+        yield from model_rows(page, "company", company_row)
 
     @dlt.transformer(
         data_from=company_changes,
