@@ -35,7 +35,7 @@ from .arrow_pages import (
     root_table,
     split_rows_with_children,
 )
-from .client import SEARCH_CURSOR, IntercomClient, body_list_length, body_value, resolve_base_url
+from .client import SEARCH_CURSOR, IntercomClient, body_list_length, body_value, json_at, resolve_base_url
 from .columns import CUSTOM_ATTRIBUTE_TYPES, TABLE_COLUMNS, custom_attribute_hints, keep_stored_types
 from .config import parse_date_range
 from .deletions import DELETED_AT_HINT, gone_markers, is_gone, stored_row
@@ -223,20 +223,19 @@ def intercom_source(
         return functools.partial(parse_body, schema=schema)
 
     def arrow_records(
-        body: Any, list_key: str | tuple[str, ...], shape: RecordShape | None, dates: frozenset[str]
+        body: Any, data_key: str, shape: RecordShape | None, dates: frozenset[str]
     ) -> list[Record] | pa.Table:
         """The records of a body: an Arrow table of their top-level fields (root timestamps converted)
         when the body was read as Arrow and fits the shape, else dicts with their timestamps converted."""
-        path = (list_key,) if isinstance(list_key, str) else list_key
         if isinstance(body, pa.Table) and shape is not None:
-            records = records_at(body, path)
+            records = records_at(body, (data_key,))
             try:
                 return convert_root_timestamps(records, shape)
             except ArrowShapeError as exc:
                 logger.info(f"a page of {shape.table} goes the row path: {exc}")
                 rows = records.to_pylist()
         else:
-            rows = _list_at_path(body, path)
+            rows = json_at(body, (data_key,)) or []
         return [convert_timestamps(row, dates) for row in rows]
 
     def arrow_tables(page: pa.Table, shape: RecordShape, model: str | None, row_of: Any) -> Iterator[Any]:
@@ -245,10 +244,10 @@ def intercom_source(
         page = page.drop_columns([name for name in shape.dropped if name in page.column_names])
         try:
             plain, with_children = split_rows_with_children(page, shape)
-            table = root_table(plain, shape, _current_load_id())
+            table: pa.Table | None = root_table(plain, shape, _current_load_id())
         except ArrowShapeError as exc:
             logger.info(f"a page of {shape.table} goes the row path: {exc}")
-            plain, with_children, table = page.slice(0, 0), page, None
+            with_children, table = page, None
         if table is not None and table.num_rows:
             yield attributes.with_column_hints(model, table) if model else table
         if with_children.num_rows:
@@ -434,6 +433,12 @@ def intercom_source(
             rows = [conversation_row(conversation) for conversation in page]
             yield attributes.with_column_hints("conversation", rows)
 
+    parts_shape = part_shape("conversation_parts")
+    parts_reader = None
+    if arrow:  # a detail body is read for its id and parts only: the rest of the conversation is not held
+        parts_schema = envelope_schema(PARTS_PATH, parts_shape.record_type(), id=pa.string())
+        parts_reader = functools.partial(parse_body, schema=parts_schema, keep=("id", PARTS_PATH[0]))
+
     @dlt.transformer(
         name="conversation_parts",
         data_from=conversations,
@@ -452,24 +457,13 @@ def intercom_source(
         parts loaded by earlier runs stay.
         """
         paths = [settings.CONVERSATION.format(id=conversation["id"]) for conversation in page]
-        parts_path = ("conversation_parts", "conversation_parts")
-        shape = part_shape("conversation_parts")
-        reader = None
-        if arrow:
-            schema = envelope_schema(parts_path, shape.record_type(), id=pa.string())
-            reader = functools.partial(parse_body, schema=schema, keep=("id", "conversation_parts"))
-        details = [detail for detail in client.fetch_each(paths, reader) if detail is not None]
+        details = [detail for detail in client.fetch_each(paths, parts_reader) if detail is not None]
         for detail in details:
             _warn_if_truncated(detail, "conversation_parts")
         bodies = [detail for detail in details if isinstance(detail, pa.Table)]
-        rows = [
-            part
-            for detail in details
-            if not isinstance(detail, pa.Table)
-            for part in part_rows(convert_timestamps(detail), "conversation_parts", "conversation_id")
-        ]
+        rows = conversation_part_rows([detail for detail in details if not isinstance(detail, pa.Table)])
         if bodies:
-            table, more_rows = arrow_parts(bodies, parts_path, shape)
+            table, more_rows = arrow_parts(bodies, parts_shape)
             rows += more_rows
             if table is not None and table.num_rows:
                 yield dlt.mark.with_table_name(table, "conversation_parts")
@@ -477,32 +471,32 @@ def intercom_source(
             # a plain table mark: otherwise dlt carries the parent page's custom-attribute hints over
             yield dlt.mark.with_table_name(rows, "conversation_parts")
 
-    def arrow_parts(
-        bodies: list[pa.Table], parts_path: tuple[str, str], shape: RecordShape
-    ) -> tuple[pa.Table | None, list[Record]]:
+    def conversation_part_rows(details: list[Record]) -> list[Record]:
+        """The row path: the parts of decoded conversation bodies, each with `conversation_id`."""
+        return [
+            part
+            for detail in details
+            for part in part_rows(convert_timestamps(detail), "conversation_parts", "conversation_id")
+        ]
+
+    def arrow_parts(bodies: list[pa.Table], shape: RecordShape) -> tuple[pa.Table | None, list[Record]]:
         """The parts of conversation bodies read as Arrow: an Arrow table of those without child rows, and
         as rows (`part_rows`' shape) those with attachments, or all of them if the shape cannot take them."""
         try:
             details = pa.concat_tables(bodies, promote_options="permissive")
-            parts = records_at(details, parts_path)
+            parts = records_at(details, PARTS_PATH)
             if not len(parts):
                 return None, []
             records = convert_root_timestamps(parts, shape).drop_columns(
                 [name for name in ("conversation_id",) if name in parts.type.names]
             )
-            parents = pa.compute.take(details.column("id"), parent_index(details, parts_path))
+            parents = pa.compute.take(details.column("id"), parent_index(details, PARTS_PATH))
             records = records.append_column("conversation_id", parents)
             plain, with_children = split_rows_with_children(records, shape)
             table = root_table(plain, shape, _current_load_id())
         except (ArrowShapeError, pa.ArrowInvalid, pa.ArrowTypeError) as exc:
             logger.info(f"a page of {shape.table} goes the row path: {exc}")
-            rows = [
-                part
-                for body in bodies
-                for detail in body.to_pylist()
-                for part in part_rows(convert_timestamps(detail), "conversation_parts", "conversation_id")
-            ]
-            return None, rows
+            return None, conversation_part_rows([detail for body in bodies for detail in body.to_pylist()])
         return table, [present(convert_timestamps(part)) for part in with_children.to_pylist()]
 
     @dlt.resource(name="ticket_changes", primary_key="id", selected=False)
@@ -766,6 +760,9 @@ def _warn_if_truncated(parent: Any, parts_key: str) -> None:
         logger.info(f"{parent_id} has {total} parts; the API returns only the newest {returned}")
 
 
+PARTS_PATH = ("conversation_parts", "conversation_parts")
+"""Where a conversation's body lists its parts."""
+
 MEMBERSHIP_FIELDS = (
     "id",
     "tags",
@@ -796,16 +793,9 @@ def _oldest_updated_at(body: Any, data_key: str) -> int | None:
             return None
         oldest = pa.compute.min(field_of(values, "updated_at")).as_py()
         return None if oldest is None else int(oldest)
-    stamps = [row.get("updated_at") for row in _list_at_path(body, (data_key,))]
+    stamps = [row.get("updated_at") for row in json_at(body, (data_key,)) or []]
     numbers = [int(stamp) for stamp in stamps if isinstance(stamp, int | float)]
     return min(numbers) if numbers else None
-
-
-def _list_at_path(body: Any, path: tuple[str, ...]) -> list[Record]:
-    node = body
-    for key in path:
-        node = node.get(key) if isinstance(node, dict) else None
-    return list(node or [])
 
 
 def _current_load_id() -> str:

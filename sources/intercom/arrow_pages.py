@@ -57,7 +57,7 @@ class ArrowShapeError(ValueError):
 
 @dataclass(frozen=True)
 class ChildList:
-    """A list field of the record loaded as a child table, maybe wrapped (`{"type": ..., "data": [...]}`)."""
+    """A list field the row path loads as a child table, maybe wrapped (`{"type": ..., "data": [...]}`)."""
 
     field: str
     wrapper_key: str | None = None
@@ -65,7 +65,7 @@ class ChildList:
 
 @dataclass(frozen=True)
 class RecordShape:
-    """How records of one kind become a root table and its child tables on the Arrow path."""
+    """How records of one kind become a root table on the Arrow path (and which of them go the row path)."""
 
     table: str
     columns: TTableSchemaColumns
@@ -215,7 +215,7 @@ def _list_at(table: pa.Table, list_path: Sequence[str]) -> pa.ListArray:
 def convert_root_timestamps(records: pa.StructArray, shape: RecordShape) -> pa.Table:
     """Records as a table of their top-level fields, the top-level timestamps converted.
 
-    Lists and nested objects stay as they are: `shape_tables` flattens them. Cursors (`updated_at`) can
+    Lists and nested objects stay as they are: `root_table` flattens them. Cursors (`updated_at`) can
     then be compared as datetimes, as dlt's incremental does with the row path's rows.
     """
     names, arrays = [], []

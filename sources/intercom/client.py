@@ -412,13 +412,6 @@ class IntercomClient:
         items: list[dict[str, Any]] = self.get(path, params).get(data_key) or []
         return items
 
-    def search(
-        self, path: str, data_key: str, query: dict[str, Any], sort_field: str = "updated_at"
-    ) -> Iterator[list[dict[str, Any]]]:
-        """POST /{object}/search, pages of 150 sorted ascending by `sort_field`, cursor in the body."""
-        for page in self.search_bodies(path, query, None, sort_field):
-            yield list(page.get(data_key) or [])
-
     def search_bodies(
         self,
         path: str,
@@ -653,23 +646,23 @@ def read_ahead(items: Iterator[_T], depth: int = settings.READ_AHEAD_PAGES) -> I
         stopped.set()
 
 
-def body_value(body: ArrowOrJson, path: Sequence[str]) -> Any:
-    """The scalar at `path` of a body, Arrow (one row) or decoded JSON; None where it is missing."""
-    if isinstance(body, pa.Table):
-        return value_at(body, path)
+def json_at(body: Any, path: Sequence[str]) -> Any:
+    """The value at `path` of decoded JSON; None where any step is missing."""
     node: Any = body
     for key in path:
         node = node.get(key) if isinstance(node, dict) else None
     return node
 
 
+def body_value(body: ArrowOrJson, path: Sequence[str]) -> Any:
+    """The scalar at `path` of a body, Arrow (one row) or decoded JSON; None where it is missing."""
+    return value_at(body, path) if isinstance(body, pa.Table) else json_at(body, path)
+
+
 def body_list_length(body: ArrowOrJson, path: Sequence[str]) -> int:
     if isinstance(body, pa.Table):
         return len(records_at(body, path))
-    node: Any = body
-    for key in path:
-        node = node.get(key) if isinstance(node, dict) else None
-    return len(node or [])
+    return len(json_at(body, path) or [])
 
 
 @functools.lru_cache(maxsize=64)
