@@ -18,8 +18,8 @@ The spec (19k lines of YAML) is loaded once per process. OpenAPI 3.0 schemas are
 Where the spec's own response examples contradict its schemas, the examples (i.e. the real API) win: see
 ``SCHEMA_OVERRIDES`` below. Each override says why.
 
-The spec path defaults to ``../shared/intercom-openapi/api.intercom.io.2.11.yaml`` next to the repository
-and can be moved with ``INTERCOM_OPENAPI_SPEC``.
+The spec is the copy vendored in the repository, ``vendor/intercom-openapi/api.intercom.io.2.11.yaml`` (its
+licence and provenance beside it); ``INTERCOM_OPENAPI_SPEC`` points the tests at another copy.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ JSON = Any
 Schema = dict[str, Any]
 
 DEFAULT_SPEC_PATH = (
-    Path(__file__).resolve().parents[2] / "shared" / "intercom-openapi" / "api.intercom.io.2.11.yaml"
+    Path(__file__).resolve().parents[1] / "vendor" / "intercom-openapi" / "api.intercom.io.2.11.yaml"
 )
 SPEC_URI = "urn:intercom:openapi:2.11"
 HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
@@ -79,8 +79,9 @@ _SUBSCHEMA_SINGLE = ("items", "additionalProperties", "not")
 # Each entry patches the raw spec (a deep copy) before conversion: `pointer` is a JSON pointer into the
 # spec, `patch` receives the node found there and returns its replacement. The spec's examples are recorded
 # from real responses, so where the hand-written schema disagrees with them the examples win and the schema
-# is patched here. The envelope cases are listed in /work/shared/intercom-api-notes.md section 2; the rest
-# were found by tests/test_spec_validation.py (every 2xx JSON example in the spec must validate).
+# is patched here. The envelope cases are Intercom's list envelopes (each object family names its list
+# differently); the rest were found by tests/test_spec_validation.py (every 2xx JSON example in the spec
+# must validate).
 # ----------------------------------------------------------------------------------------------------
 
 
