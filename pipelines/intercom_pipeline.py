@@ -18,15 +18,11 @@ import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import dlt
 from dlt.common.configuration.exceptions import ConfigFieldMissingException
 from dlt.sources import DltSource
-
-if __package__ in (None, ""):  # run as a script: make the repository root importable
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 # Arrow buffers from the C allocator, which hands freed memory back, not jemalloc, which keeps it: peak RSS
 # of a 50,000-contact load 326 -> 270 MB at the same speed (BENCHMARKS.md, (d)). Process-wide and read
@@ -37,10 +33,11 @@ from sources.intercom import (  # noqa: E402
     AuthenticationError,
     ConfigurationError,
     IntercomError,
+    finish_interrupted_loads,
     intercom_source,
     make_client,
+    table_row_counts,
 )
-from sources.intercom.settings import FEED_RESOURCES  # noqa: E402
 
 PIPELINE_NAME = "intercom"
 DEFAULT_DATASET = "intercom_data"
@@ -102,7 +99,7 @@ def build_source(args: argparse.Namespace, access_token: str, base_url: str | No
     source = intercom_source(**source_options(args, access_token, base_url))
     if args.resources:
         wanted = [name.strip() for name in args.resources.split(",") if name.strip()]
-        choices = [name for name in source.resources if name not in FEED_RESOURCES]
+        choices = list(source.resources)
         unknown = sorted(set(wanted) - set(choices))
         if unknown or not wanted:
             raise ConfigurationError(
@@ -154,46 +151,8 @@ def load(args: argparse.Namespace, access_token: str, base_url: str | None, data
     check_token(source_options(args, access_token, base_url))
     pipeline = make_pipeline(args, dataset, args.pipelines_dir)
     finish_interrupted_loads(pipeline)
-    pipeline.run(
-        source,
-        loader_file_format="parquet" if args.destination == "duckdb" else None,
-        refresh="drop_sources" if args.full_refresh else None,
-    )
+    pipeline.run(source, refresh="drop_sources" if args.full_refresh else None)
     return RunResult(pipeline, table_row_counts(pipeline))
-
-
-def finish_interrupted_loads(pipeline: dlt.Pipeline) -> None:
-    """Settles what a killed or failed earlier run left, so that this run also loads the new changes.
-
-    dlt's `run()` would load a pending package and stop, leaving every change made since for the run
-    after. A package cut off while a load job ran is aborted instead of resumed: the destination may have
-    committed that job, and dlt would run it again, loading its rows twice (merged tables with child
-    tables keep both copies). Aborting rewinds the local state to before the package, so the extract that
-    follows reads those changes again.
-    """
-    if not pipeline.has_pending_data:
-        return
-    plan = pipeline.abort_packages(dry_run=True)
-    interrupted = plan["package_to_abort"] if plan else None
-    if interrupted and interrupted["interrupted_jobs"]:
-        logger.warning("an earlier run was cut off while loading; its changes are read again")
-        pipeline.abort_packages()
-    if pipeline.has_pending_data:
-        logger.warning("loading what an earlier run left pending, then the new changes")
-        pipeline.run()
-
-
-def table_row_counts(pipeline: dlt.Pipeline) -> dict[str, int]:
-    """Rows per data table of the source's schema, as the destination holds them."""
-    counts: dict[str, int] = {}
-    schema = pipeline.default_schema
-    with pipeline.sql_client() as client:
-        for table in sorted(schema.data_table_names()):
-            if not schema.tables[table].get("columns"):
-                continue
-            rows = client.execute_sql(f"SELECT count(*) FROM {client.make_qualified_table_name(table)}")
-            counts[table] = int(rows[0][0])
-    return counts
 
 
 @contextmanager

@@ -19,7 +19,6 @@ from sources.intercom.columns import (
     custom_attribute_hints,
     keep_stored_types,
 )
-from sources.intercom.settings import FEED_RESOURCES
 from tests.columns_from_spec import COLUMNS_PY, normalizer, render, the_source
 from tests.source.conftest import Harness, start_harness
 
@@ -43,7 +42,7 @@ def test_columns_py_is_generated_from_the_current_spec() -> None:
 
 
 def test_every_table_of_the_source_has_hints() -> None:
-    tables = set(the_source().resources) - FEED_RESOURCES - set(UNHINTED_RESOURCES)
+    tables = set(the_source().resources) - set(UNHINTED_RESOURCES)
     assert tables == set(TABLE_COLUMNS)
 
 
@@ -189,7 +188,7 @@ def demo_load(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Harnes
     """Every resource, data events and contact segments included, of a demo-sized workspace, loaded once."""
     harness, server = start_harness(Path(tmp_path_factory.mktemp("columns")), **DEMO_WORKSPACE)
     try:
-        resources = tuple(set(harness.source().resources) - FEED_RESOURCES)
+        resources = tuple(harness.source().resources)
         with dlt_warnings() as warnings:
             harness.run(resources)
         yield harness, warnings

@@ -74,6 +74,7 @@ from .records import (
     present,
     ticket_row,
 )
+from .runs import finish_interrupted_loads, table_row_counts
 from .search import contacts_updated_query, exact_updated_query
 from .windows import DAY, time_windows
 
@@ -86,8 +87,10 @@ __all__ = [
     "NotFoundError",
     "PlanRestrictedError",
     "TransientError",
+    "finish_interrupted_loads",
     "intercom_source",
     "make_client",
+    "table_row_counts",
 ]
 
 
@@ -630,8 +633,9 @@ def intercom_source(
         for model in settings.DATA_ATTRIBUTE_MODELS:
             yield [plain_row(attribute) for attribute in attributes.of_model(model)]
 
-    return (
-        contact_changes,
+    # The feeds (contact_changes, company_changes, ticket_changes) are not returned: dlt evaluates each once
+    # as the parent of the tables selected from it, and they never become tables of their own.
+    resources = (
         contacts,
         per_contact_table("contact_tags", ("contact_id", "tag_id"), contact_tag_rows),
         per_contact_table("contact_companies", ("contact_id", "company_id"), contact_company_rows),
@@ -643,12 +647,10 @@ def intercom_source(
         ),
         per_contact_table("notes", ("id",), note_rows),
         per_contact_table("data_events", ("id",), data_event_rows, selected=False, replace_per_contact=False),
-        company_changes,
         companies,
         company_segments,
         conversations,
         conversation_parts,
-        ticket_changes,
         tickets,
         ticket_parts,
         admin_activity_logs,
@@ -656,6 +658,9 @@ def intercom_source(
         *(reference_list(name) for name in settings.REFERENCE_LISTS),
         data_attributes,
     )
+    for resource in resources:
+        resource.apply_hints(file_format=settings.FILE_FORMAT)
+    return resources
 
 
 class DataAttributes:

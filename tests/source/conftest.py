@@ -53,7 +53,7 @@ class Harness:
         return source.with_resources(*resources) if resources else source
 
     def run(self, resources: tuple[str, ...] | None = None, **options: Any) -> Any:
-        return self.pipeline().run(self.source(resources, **options), loader_file_format="parquet")
+        return self.pipeline().run(self.source(resources, **options))
 
     def query(self, sql: str) -> list[tuple[Any, ...]]:
         with duckdb.connect(str(self.duckdb_path), read_only=True) as connection:

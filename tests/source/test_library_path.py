@@ -1,0 +1,77 @@
+"""The source embedded as dlt users embed it: `pipeline.run(source)` with no other argument, any selection."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import dlt
+
+import sources.intercom as package
+from sources.intercom import finish_interrupted_loads, intercom_source, table_row_counts
+from tests.robustness.support import assert_matches_workspace, mutate
+from tests.source.conftest import TOKEN, Harness
+
+FEEDS = ("contact_changes", "company_changes", "ticket_changes")
+
+
+def loaded_file_formats(load_info: dlt.common.pipeline.LoadInfo) -> dict[str, set[str]]:
+    """Data table -> the formats of the files its rows were loaded from, over every package of a run (dlt's
+    own tables and the `sql` jobs that merge staged rows are left out)."""
+    formats: dict[str, set[str]] = {}
+    for package_info in load_info.load_packages:
+        for job in package_info.jobs["completed_jobs"]:
+            table, file_format = job.job_file_info.table_name, job.job_file_info.file_format
+            if not table.startswith("_dlt") and file_format != "sql":
+                formats.setdefault(table, set()).add(file_format)
+    return formats
+
+
+def test_the_internal_feeds_are_not_resources_and_every_resource_is_selectable(harness: Harness) -> None:
+    source = harness.source()
+    assert not set(FEEDS) & set(source.resources)
+    every = source.with_resources(*source.resources)
+    assert set(every.selected_resources) == set(source.resources)
+
+
+def test_selecting_every_resource_twice_gives_exact_tables(harness: Harness) -> None:
+    """Every resource, the opt-in ones too, run after run: no feed becomes a table, nothing duplicates."""
+    pipeline = harness.pipeline()
+    for run in range(2):
+        if run:
+            mutate(harness, random.Random(10))
+        source = harness.source()
+        pipeline.run(source.with_resources(*source.resources))
+        assert_matches_workspace(harness)
+    tables = harness.tables()
+    assert not set(FEEDS) & tables
+    assert {"contact_segments", "data_events", "content_exports", "tickets", "ticket_parts"} <= tables
+    segments = {(c, s) for c, s in harness.query("SELECT contact_id, segment_id FROM contact_segments")}
+    ws = harness.workspace
+    assert segments == {(c, s) for c in ws.contacts for s in ws.contact_segment_ids(c)}
+
+
+def test_default_arguments_load_parquet_into_duckdb(harness: Harness) -> None:
+    info = harness.pipeline().run(harness.source())
+    formats = loaded_file_formats(info)
+    assert {"contacts", "companies", "conversations", "conversation_parts", "admins"} <= set(formats)
+    assert set().union(*formats.values()) == {"parquet"}, formats
+
+
+def test_intercom_source_with_no_arguments_reads_its_config(
+    harness: Harness, monkeypatch: object, tmp_path: Path
+) -> None:
+    """`intercom_source()` with nothing passed: token and base URL come from dlt's config (env here)."""
+    monkeypatch.setenv("SOURCES__INTERCOM__ACCESS_TOKEN", TOKEN)  # type: ignore[attr-defined]
+    monkeypatch.setenv("SOURCES__INTERCOM__BASE_URL", harness.server.base_url)  # type: ignore[attr-defined]
+    pipeline = harness.pipeline()
+    finish_interrupted_loads(pipeline)
+    pipeline.run(intercom_source().with_resources("contacts", "admins"))
+    counts = table_row_counts(pipeline)
+    assert counts["contacts"] == len(harness.workspace.contacts)
+    assert counts["admins"] == len(harness.workspace.admins)
+
+
+def test_the_package_exports_its_run_helpers() -> None:
+    for name in ("finish_interrupted_loads", "table_row_counts", "intercom_source"):
+        assert name in package.__all__ and (getattr(package, name).__doc__ or "").strip()
