@@ -137,9 +137,19 @@ def cursor_pages(page: int, per_page: int, total: int, next_cursor: str | None) 
     return pages
 
 
-def numbered_pages(page: int, per_page: int, total: int) -> JSON:
-    """`pages` of a page/per_page list; `next` (declared as an object in cursor_pages) is left out."""
-    return {"type": "pages", "page": page, "per_page": per_page, "total_pages": max(1, -(-total // per_page))}
+def numbered_pages(page: int, per_page: int, total: int, *, null_next: bool = False) -> JSON:
+    """`pages` of a page/per_page list (cursor_pages schema).
+
+    `null_next`: the last page says `next: null`, as the spec's examples of activity logs, contact notes,
+    GET /companies and POST /companies/list show it. Lists whose examples show no `next` (articles,
+    collections, help centers, news, company contacts) leave it out. Before the last page `next` is left out
+    everywhere: what it holds there is undocumented (cursor_pages types it as a `starting_after` cursor,
+    which a page-numbered list has none of); clients page these lists by `total_pages`.
+    """
+    total_pages = max(1, -(-total // per_page))
+    if null_next and page >= total_pages:
+        return {"type": "pages", "next": None, "page": page, "per_page": per_page, "total_pages": total_pages}
+    return {"type": "pages", "page": page, "per_page": per_page, "total_pages": total_pages}
 
 
 def error_body(status_code: str, message: str, request_id: str, field: str | None = None) -> bytes:

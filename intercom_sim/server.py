@@ -551,7 +551,7 @@ class SimServer:
             dumps(
                 {
                     "type": "activity_log.list",
-                    "pages": render.numbered_pages(page, per_page, len(logs)),
+                    "pages": render.numbered_pages(page, per_page, len(logs), null_next=True),
                     "activity_logs": items,
                 }
             )
@@ -600,7 +600,8 @@ class SimServer:
 
     def contact_tags(self, req: Request) -> Response:
         contact = self._contact(req.params["id"])
-        return ok(dumps({"type": "list", "data": [self.ws.tags[t["id"]] for t in contact["tags"]["data"]]}))
+        # Each tag with when and by whom it was applied to this contact, as the spec's example shows.
+        return ok(dumps({"type": "list", "data": self.ws.contact_tags(contact["id"])}))
 
     def contact_notes(self, req: Request) -> Response:
         notes = self.ws.contact_notes(self._contact(req.params["id"])["id"])
@@ -612,7 +613,7 @@ class SimServer:
                     "type": "list",
                     "data": items,
                     "total_count": len(notes),
-                    "pages": render.numbered_pages(page, per_page, len(notes)),
+                    "pages": render.numbered_pages(page, per_page, len(notes), null_next=True),
                 }
             )
         )
@@ -684,7 +685,10 @@ class SimServer:
                 {"type": "list"},
                 "data",
                 join_array(render.company_bytes(self.ws, c) for c in items),
-                {"pages": render.numbered_pages(page, per_page, len(matches)), "total_count": len(matches)},
+                {
+                    "pages": render.numbered_pages(page, per_page, len(matches), null_next=True),
+                    "total_count": len(matches),
+                },
             )
         )
 
@@ -707,7 +711,7 @@ class SimServer:
                 "data",
                 join_array(render.company_bytes(self.ws, c) for c in items),
                 {
-                    "pages": render.numbered_pages(page, per_page, len(with_users)),
+                    "pages": render.numbered_pages(page, per_page, len(with_users), null_next=True),
                     "total_count": len(with_users),
                 },
             )
@@ -864,7 +868,8 @@ class SimServer:
             return ok(dumps({**head, "events": _event_summaries(events)}))
         start = req.int_param("starting_after", 0)
         page = events[start : start + per_page]
-        pages: JSON = {}
+        # `next`: the next page's URL; null on the last page, as the page lists' examples show theirs
+        pages: JSON = {"next": None}
         if start + per_page < len(events):
             query = {k: v for k, v in req.query.items() if k != "starting_after"}
             pages["next"] = (

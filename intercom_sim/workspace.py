@@ -238,6 +238,9 @@ class Workspace:
     ) -> None:
         self.seed = seed
         self.rng = random.Random(seed)
+        # Draws added after the generator's layout was fixed come from this second stream, so that they do
+        # not shift what `rng` generates (the same seed keeps giving the same contacts, conversations ...).
+        self._aux_rng = random.Random(f"{seed}:aux")
         self.clock = Clock(now)
         self.lock = threading.RLock()
         self.version = 0
@@ -277,6 +280,9 @@ class Workspace:
         self.contact_segments: dict[str, list[str]] = {}
         self.company_segments: dict[str, list[str]] = {}
         self.events_by_contact: dict[str, list[JSON]] = {}
+        # contact id -> tag id -> {"applied_at", "applied_by"}: when and by whom the tag was applied
+        # (GET /contacts/{id}/tags shows both, as the spec's example does)
+        self.tag_applications: dict[str, dict[str, JSON]] = {}
 
         self._generate(
             admins=admins,
@@ -688,7 +694,9 @@ class Workspace:
             else r.choice([0, 0, 1, 1, 2, 3])
         )
         for tag_id in r.sample(self.tag_ids, min(n_tags, len(self.tag_ids))):
-            self._link_tag(contact, tag_id)
+            aux = self._aux_rng
+            applied_at = aux.randint(contact["created_at"], max(contact["created_at"], contact["updated_at"]))
+            self._link_tag(contact, tag_id, applied_at, aux.choice(self.admin_ids))
         company_ids = self._company_id_list
         n_companies = r.randint(11, 15) if heavy else r.choice([0, 1, 1, 1, 2])
         for company_id in r.sample(company_ids, min(n_companies, len(company_ids))):
@@ -713,9 +721,13 @@ class Workspace:
                 self._past(contact["created_at"]),
             )
 
-    def _link_tag(self, contact: JSON, tag_id: str) -> None:
+    def _link_tag(self, contact: JSON, tag_id: str, applied_at: int, admin_id: str) -> None:
         contact["tags"]["data"].append({"type": "tag", "id": tag_id, "url": f"/tags/{tag_id}"})
         contact["tags"]["total_count"] += 1
+        self.tag_applications.setdefault(contact["id"], {})[tag_id] = {
+            "applied_at": applied_at,
+            "applied_by": {"type": "admin", "id": admin_id},
+        }
 
     def _link_company(self, contact: JSON, company_id: str) -> None:
         contact["companies"]["data"].append(
@@ -836,6 +848,10 @@ class Workspace:
             "teammates": {"type": "admin.list", "teammates": [{"type": "admin", "id": admin["id"]}]},
             "custom_attributes": self._custom_attributes("conversation"),
             "topics": {},
+            # Every conversation example of the spec has `ticket: null` and no schema declares the field, so
+            # its non-null shape (a conversation that is a ticket) is undocumented: the simulator's
+            # conversations are never tickets (those live in `tickets`). docs/simulator-contract.md.
+            "ticket": None,
             "first_contact_reply": {"created_at": created, "type": "conversation", "url": None},
             "sla_applied": {
                 "type": "conversation_sla_summary",
@@ -1185,12 +1201,7 @@ class Workspace:
                 "body": "<p>" + self._words(40) + "</p>",
                 "sender_id": int(r.choice(self.admin_ids)),
                 "state": state,
-                "newsfeed_assignments": [
-                    {"newsfeed_id": int(f), "published_at": self._past(created)}
-                    for f in feeds[: r.randint(0, len(feeds))]
-                ]
-                if state == "live"
-                else [],
+                "newsfeed_assignments": self._newsfeed_assignments(state, feeds, created),
                 "labels": r.choice([[], ["Product"], ["Product", "🎉 Launch"]]),
                 "cover_image_url": r.choice([None, "https://cdn.sim.test/cover.png"]),
                 "reactions": ["😀", "👍", "❤️", None][: r.randint(0, 4)],
@@ -1198,6 +1209,21 @@ class Workspace:
                 "created_at": created,
                 "updated_at": self._past(created),
             }
+
+    def _newsfeed_assignments(self, state: str, feeds: list[str], created: int) -> list[JSON]:
+        """A live item is published on at least one newsfeed (the spec's GET example shows one assignment);
+        a draft on none (its list example). The draws from `rng` are those the generator always made."""
+        if state != "live":
+            return []
+        assignments = [
+            {"newsfeed_id": int(f), "published_at": self._past(created)}
+            for f in feeds[: self.rng.randint(0, len(feeds))]
+        ]
+        if not assignments and feeds:
+            now = self.clock.now()
+            published = self._aux_rng.randint(min(created, now - 1), now - 1)
+            assignments = [{"newsfeed_id": int(feeds[0]), "published_at": published}]
+        return assignments
 
     def _add_activity_log(self, created_at: int, **fields: Any) -> str:
         r = self.rng
@@ -1271,6 +1297,12 @@ class Workspace:
 
     def contact_tag_ids(self, cid: str) -> list[str]:
         return [t["id"] for t in self.contacts[cid]["tags"]["data"]]
+
+    def contact_tags(self, cid: str) -> list[JSON]:
+        """The contact's tags as GET /contacts/{id}/tags lists them: each with `applied_at` / `applied_by`."""
+        with self.lock:
+            applied = self.tag_applications.get(cid, {})
+            return [{**self.tags[t], **applied[t]} for t in self.contact_tag_ids(cid)]
 
     def contact_company_ids(self, cid: str) -> list[str]:
         return [c["id"] for c in self.contacts[cid]["companies"]["data"]]
@@ -1359,7 +1391,8 @@ class Workspace:
             source, target = self.contacts[from_cid], self.contacts[into_cid]
             for tag_id in [t["id"] for t in source["tags"]["data"]]:
                 if tag_id not in self.contact_tag_ids(into_cid):
-                    self._link_tag(target, tag_id)
+                    applied = self.tag_applications[from_cid][tag_id]
+                    self._link_tag(target, tag_id, applied["applied_at"], applied["applied_by"]["id"])
             for company_id in [c["id"] for c in source["companies"]["data"]]:
                 if company_id not in self.contact_company_ids(into_cid):
                     self._link_company(target, company_id)
@@ -1369,7 +1402,8 @@ class Workspace:
     def tag_contact(self, cid: str, tag_id: str) -> None:
         with self.lock:
             if tag_id not in self.contact_tag_ids(cid):
-                self._link_tag(self.contacts[cid], tag_id)
+                # tagged through the API: by the token's admin (GET /me is the first admin), now
+                self._link_tag(self.contacts[cid], tag_id, self.clock.now(), self.admin_ids[0])
             self._touch_contact(cid)
 
     def untag_contact(self, cid: str, tag_id: str) -> None:
@@ -1377,6 +1411,7 @@ class Workspace:
             tags = self.contacts[cid]["tags"]
             tags["data"] = [t for t in tags["data"] if t["id"] != tag_id]
             tags["total_count"] = len(tags["data"])
+            self.tag_applications.get(cid, {}).pop(tag_id, None)
             self._touch_contact(cid)
 
     def attach_company(self, cid: str, company_id: str) -> None:

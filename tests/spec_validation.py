@@ -18,6 +18,11 @@ The spec (19k lines of YAML) is loaded once per process. OpenAPI 3.0 schemas are
 Where the spec's own response examples contradict its schemas, the examples (i.e. the real API) win: see
 ``SCHEMA_OVERRIDES`` below. Each override says why.
 
+Validation alone does not notice a field the simulator leaves out: most properties are optional in the
+schemas. ``missing_properties`` lists, for chosen component schemas, the properties a response's objects lack
+that the schema declares or the spec's examples of that component show (``ticket`` on a conversation is only
+in the examples).
+
 The spec is the copy vendored in the repository, ``vendor/intercom-openapi/api.intercom.io.2.11.yaml`` (its
 licence and provenance beside it); ``INTERCOM_OPENAPI_SPEC`` points the tests at another copy.
 """
@@ -29,7 +34,8 @@ import functools
 import json
 import os
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections import defaultdict
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -570,16 +576,131 @@ def _describe(rs: ResponseSchema, status: int, errors: list[ValidationError]) ->
     return "\n".join(lines)
 
 
+# ----------------------------------------------------------------------------------------------------
+# Completeness: the properties a response's objects should carry
+# ----------------------------------------------------------------------------------------------------
+
+# 2xx examples that document another response than their operation's schema, so that they describe nothing
+# about that schema's objects (tests/test_spec_validation.py keeps them failing validation: strict xfail).
+EXAMPLES_NOT_OF_THEIR_SCHEMA: dict[tuple[str, str, str, str], str] = {
+    ("POST", "/conversations/{conversation_id}/customers", "200", "Attach a contact to a conversation"): (
+        "write-only endpoint; the example answers {customers: [...]}, the schema a full conversation; "
+        "not an endpoint the connector or simulator serves"
+    ),
+    (
+        "DELETE",
+        "/conversations/{conversation_id}/customers/{contact_id}",
+        "200",
+        "Detach a contact from a group conversation",
+    ): "same as the attach example: {customers: [...]} instead of a conversation",
+}
+
+
+def component_name(node: Schema) -> str | None:
+    """`contact` for `{"$ref": "#/components/schemas/contact"}`; None for an inline schema."""
+    ref = node.get("$ref")
+    return str(ref).rsplit("/", 1)[-1] if ref else None
+
+
+def resolved(node: Schema) -> Schema:
+    """`node` (patched spec) with its `$ref`s followed and its `allOf` parts merged into one object schema."""
+    while "$ref" in node:
+        node = resolve_ref(node["$ref"])
+    if "allOf" not in node:
+        return node
+    parts = [*(resolved(part) for part in node["allOf"]), node]
+    return {"type": "object", "properties": {k: v for p in parts for k, v in p.get("properties", {}).items()}}
+
+
+@functools.cache
+def examples_by_component() -> Mapping[str, list[dict[str, Any]]]:
+    """Every object in the spec's 2xx response examples, by the component schema describing it (examples in
+    `EXAMPLES_NOT_OF_THEIR_SCHEMA` left out)."""
+    found: defaultdict[str, list[dict[str, Any]]] = defaultdict(list)
+    for operation in iter_operations():
+        for status, response in operation.responses.items():
+            if not status.startswith("2"):
+                continue
+            for media in (response.get("content") or {}).values():
+                for name, example in (media.get("examples") or {}).items():
+                    key = (operation.method, operation.template, status, name)
+                    if key not in EXAMPLES_NOT_OF_THEIR_SCHEMA:
+                        _collect(example.get("value"), media.get("schema") or {}, found)
+    return found
+
+
+def _collect(value: Any, node: Schema, found: defaultdict[str, list[dict[str, Any]]]) -> None:
+    name = component_name(node)
+    if name and isinstance(value, dict):
+        found[name].append(value)
+    schema = resolved(node)
+    if isinstance(value, dict):
+        for key, child in (schema.get("properties") or {}).items():
+            if key in value:
+                _collect(value[key], child, found)
+    elif isinstance(value, list) and "items" in schema:
+        for item in value:
+            _collect(item, schema["items"], found)
+
+
+@functools.cache
+def expected_properties(component: str) -> frozenset[str]:
+    """The properties an object of `component` carries: those its (patched) schema declares, and those the
+    spec's examples of it show although the schema does not declare them."""
+    declared = set(resolved({"$ref": f"#/components/schemas/{component}"}).get("properties") or {})
+    shown = {key for example in examples_by_component().get(component, []) for key in example}
+    return frozenset(declared | shown)
+
+
+def missing_properties(
+    method: str, path: str, status: int, body: JSON, components: Collection[str]
+) -> list[str]:
+    """JSON paths (`$.data[3].ticket`) of the properties that `body`'s objects of the given component schemas
+    lack (`expected_properties`), wherever the response's schema puts such objects. A property that is
+    present with a null value is not missing."""
+    schema = response_schema(method, path, status).schema
+    missing: list[str] = []
+    if schema is not None:
+        _walk_missing(body, schema, "$", frozenset(components), missing)
+    return missing
+
+
+def _walk_missing(value: Any, node: Schema, path: str, components: frozenset[str], out: list[str]) -> None:
+    schema = resolved(node)
+    for combinator in _SUBSCHEMA_LISTS[1:]:  # oneOf / anyOf: the branch that declares most of its keys
+        if combinator in schema and isinstance(value, dict):
+            branches = schema[combinator]
+            best = max(branches, key=lambda b: len(set(resolved(b).get("properties") or {}) & set(value)))
+            _walk_missing(value, best, path, components, out)
+            return
+    if isinstance(value, dict):
+        name = component_name(node)
+        if name in components:
+            out.extend(f"{path}.{key}" for key in sorted(expected_properties(name) - set(value)))
+        for key, child in (schema.get("properties") or {}).items():
+            if value.get(key) is not None:
+                _walk_missing(value[key], child, f"{path}.{key}", components, out)
+    elif isinstance(value, list) and "items" in schema:
+        for index, item in enumerate(value):
+            _walk_missing(item, schema["items"], f"{path}[{index}]", components, out)
+
+
 __all__ = [
+    "EXAMPLES_NOT_OF_THEIR_SCHEMA",
     "SCHEMA_OVERRIDES",
     "Operation",
     "ResponseSchema",
     "SchemaOverride",
+    "component_name",
+    "examples_by_component",
+    "expected_properties",
     "iter_operations",
     "load_spec",
+    "missing_properties",
     "operation_for",
     "patched_spec",
     "resolve_ref",
+    "resolved",
     "response_schema",
     "to_json_schema",
     "validate_response",

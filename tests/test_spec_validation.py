@@ -18,18 +18,7 @@ except ModuleNotFoundError:  # plain `pytest` run without the repository root on
 
 # Examples that contradict their schema and are *not* fixed by an override, because the example documents a
 # response that is not the declared object at all. Each must keep failing (strict xfail): a fix shows up.
-EXCLUDED_EXAMPLES: dict[tuple[str, str, str, str], str] = {
-    ("POST", "/conversations/{conversation_id}/customers", "200", "Attach a contact to a conversation"): (
-        "write-only endpoint; the example answers {customers: [...]}, the schema a full conversation; "
-        "not an endpoint the connector or simulator serves"
-    ),
-    (
-        "DELETE",
-        "/conversations/{conversation_id}/customers/{contact_id}",
-        "200",
-        "Detach a contact from a group conversation",
-    ): "same as the attach example: {customers: [...]} instead of a conversation",
-}
+EXCLUDED_EXAMPLES: dict[tuple[str, str, str, str], str] = sv.EXAMPLES_NOT_OF_THEIR_SCHEMA
 
 
 def _json_examples(two_xx: bool) -> Iterator[tuple[str, str, str, str, Any]]:
@@ -266,3 +255,63 @@ def test_operation_for_unknown_path() -> None:
         sv.operation_for("GET", "/nope")
     with pytest.raises(AssertionError):
         sv.operation_for("PATCH", "/contacts/abc")
+
+
+# ----------------------------------------------------------------------------------------------------
+# Completeness (missing_properties)
+# ----------------------------------------------------------------------------------------------------
+
+
+def test_expected_properties_add_what_the_examples_show() -> None:
+    conversation = sv.expected_properties("conversation")
+    assert {"ticket", "topics", "conversation_parts", "statistics", "linked_objects"} <= conversation
+    assert "customers" not in conversation  # only in the examples that are not of this schema
+    assert {"ticket", "topics"} <= sv.expected_properties("conversation_list_item")
+    assert {"applied_at", "applied_by"} <= sv.expected_properties("tag")
+    assert sv.expected_properties("newsfeed_assignment") == {"newsfeed_id", "published_at"}
+    assert "statistics" in sv.expected_properties("article")
+    assert "statistics" not in sv.expected_properties("article_list_item")
+    assert "conversations" in sv.expected_properties("article_statistics")  # the override's name
+
+
+def test_complete_examples_miss_nothing() -> None:
+    news = {"news_item", "newsfeed_assignment"}
+    cases = [
+        ("GET", "/conversations", "/conversations", {"conversation_list_item"}),
+        ("GET", "/conversations/{conversation_id}", "/conversations/1", {"conversation"}),
+        ("GET", "/contacts/{contact_id}/tags", "/contacts/x/tags", {"tag"}),
+        ("GET", "/news/news_items/{news_item_id}", "/news/news_items/1", news),
+        # (the article examples leave out default_locale and translated_content: SCHEMA_OVERRIDES)
+        ("GET", "/articles/{article_id}", "/articles/1", {"article_statistics"}),
+    ]
+    for method, template, path, components in cases:
+        body = _example(method, template)
+        assert sv.missing_properties(method, path, 200, body, components) == [], template
+
+
+def test_missing_properties_reports_json_paths() -> None:
+    conversations = _example("GET", "/conversations")
+    del conversations["conversations"][0]["ticket"]
+    assert sv.missing_properties("GET", "/conversations", 200, conversations, {"conversation_list_item"}) == [
+        "$.conversations[0].ticket"
+    ]
+    tags = _example("GET", "/contacts/{contact_id}/tags")
+    del tags["data"][0]["applied_by"]
+    assert sv.missing_properties("GET", "/contacts/x/tags", 200, tags, {"tag"}) == ["$.data[0].applied_by"]
+    item = _example("GET", "/news/news_items/{news_item_id}")
+    del item["newsfeed_assignments"][0]["published_at"]
+    found = sv.missing_properties("GET", "/news/news_items/1", 200, item, {"newsfeed_assignment"})
+    assert found == ["$.newsfeed_assignments[0].published_at"]
+    article = _example("GET", "/articles/{article_id}")
+    article["statistics"].pop("conversations")
+    found = sv.missing_properties("GET", "/articles/1", 200, article, {"article_statistics"})
+    assert found == ["$.statistics.conversations"]
+
+
+def test_missing_properties_checks_only_the_given_components() -> None:
+    conversations = _example("GET", "/conversations")
+    del conversations["conversations"][0]["ticket"]
+    assert sv.missing_properties("GET", "/conversations", 200, conversations, {"tag"}) == []
+    null_ticket = _example("GET", "/conversations")
+    assert null_ticket["conversations"][0]["ticket"] is None  # present as null: not missing
+    assert sv.missing_properties("GET", "/conversations", 200, null_ticket, {"conversation_list_item"}) == []

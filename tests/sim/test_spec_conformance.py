@@ -5,6 +5,10 @@ responses. Each case fetches real responses from a running simulator (pages 2+, 
 contact with more than 10 tags, a conversation with more than 500 parts, export jobs in each status) and
 validates every body with tests/spec_validation.py. A missing endpoint or an unusable simulator FAILS.
 
+Validation does not notice a property left out (the schemas make most of them optional), so the objects in
+`COMPLETE_OBJECTS` must also carry every property their schema declares or the spec's examples of them show
+(`spec_validation.missing_properties`); page-numbered lists whose examples end with `next: null` must too.
+
 Within a case all schema mismatches are collected and reported together; a wrong HTTP status stops the case.
 """
 
@@ -22,16 +26,34 @@ import pytest
 import requests
 
 try:
-    from tests.spec_validation import validate_response
+    from tests.spec_validation import missing_properties, operation_for, validate_response
 except ModuleNotFoundError:  # plain `pytest` run without the repository root on sys.path
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-    from tests.spec_validation import validate_response
+    from tests.spec_validation import missing_properties, operation_for, validate_response
 
 TOKEN = "spec-conformance-token"
 WORKSPACE = {"seed": 3, "contacts": 60, "companies": 20, "conversations": 30, "tickets": 15}
 JSON_HEADERS = {"Accept": "application/json", "Intercom-Version": "2.11"}
 FAR_PAST = 0
 _MISSING_ID = "0000000000000000deadbeef"
+
+_NEWS = frozenset({"news_item", "newsfeed_assignment"})
+COMPLETE_OBJECTS: dict[tuple[str, str], frozenset[str]] = {
+    ("GET", "/conversations"): frozenset({"conversation_list_item"}),
+    ("POST", "/conversations/search"): frozenset({"conversation_list_item"}),
+    ("GET", "/conversations/{conversation_id}"): frozenset({"conversation"}),
+    ("GET", "/articles"): frozenset({"article_list_item"}),
+    ("GET", "/articles/{article_id}"): frozenset({"article", "article_statistics"}),
+    ("GET", "/contacts/{contact_id}/tags"): frozenset({"tag"}),
+    ("GET", "/news/news_items"): _NEWS,
+    ("GET", "/news/news_items/{news_item_id}"): _NEWS,
+    ("GET", "/news/newsfeeds/{newsfeed_id}/items"): _NEWS,
+}
+"""(method, spec path template) -> the component schemas whose objects in its 200 responses must be complete.
+
+Not every object is complete in the simulator or the real API: a tag has `applied_at`/`applied_by` only as
+applied to something, an article list item has no `statistics`, a page-numbered list has `pages.next` only
+where its examples show it (docs/simulator-contract.md)."""
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -125,6 +147,17 @@ class Client:
             validate_response(method, path, resp.status_code, parsed)
         except AssertionError as exc:
             self.failures.append(f"{method} {path}\n{exc}")
+        operation = operation_for(method, path)
+        components = COMPLETE_OBJECTS.get((operation.method, operation.template))
+        if components and resp.status_code == 200:
+            missing = missing_properties(method, path, resp.status_code, parsed, components)
+            if missing:
+                more = f" (+{len(missing) - 10} more)" if len(missing) > 10 else ""
+                self.failures.append(
+                    f"{method} {path}\n{len(missing)} propert(ies) of {sorted(components)} left out: "
+                    + ", ".join(missing[:10])
+                    + more
+                )
         return parsed
 
     def follow(self, url: str, method: str = "GET") -> Any:
@@ -201,6 +234,13 @@ def _require_pages(pages: list[Any], minimum: int = 2) -> None:
     assert len(pages) >= minimum, f"expected at least {minimum} pages to exercise page 2+, got {len(pages)}"
 
 
+def _last_page_says_no_next(pages: list[Any]) -> None:
+    """The last page carries `pages.next` as null, as the spec's examples of these lists show it."""
+    last = pages[-1].get("pages") or {}
+    assert "next" in last, f"the last page leaves out pages.next: {last}"
+    assert last["next"] is None, f"the last page's pages.next is {last['next']!r}, not null"
+
+
 # ----------------------------------------------------------------------------------------------------------
 # Workspace picks (and, where the seed has none, mutations that create the interesting case)
 # ----------------------------------------------------------------------------------------------------------
@@ -275,9 +315,17 @@ def _contacts_list(c: Client) -> None:
     _require_pages(walk_query_cursor(c, "/contacts", per_page=25), 3)
 
 
+def _no_ticket(pages: list[Any]) -> None:
+    """Conversations carry `ticket: null`: every example does; a non-null one is undocumented (contract)."""
+    conversations = [conv for page in pages for conv in page["conversations"]]
+    assert conversations and all("ticket" in conv and conv["ticket"] is None for conv in conversations)
+
+
 @case("GET /conversations")
 def _conversations_list(c: Client) -> None:
-    _require_pages(walk_query_cursor(c, "/conversations", per_page=10), 3)
+    pages = walk_query_cursor(c, "/conversations", per_page=10)
+    _require_pages(pages, 3)
+    _no_ticket(pages)
 
 
 # -- search ------------------------------------------------------------------------------------------------
@@ -320,7 +368,9 @@ def _conversations_search(c: Client) -> None:
             },
         ],
     }
-    _require_pages(walk_search(c, "/conversations/search", nested, per_page=10), 3)
+    pages = walk_search(c, "/conversations/search", nested, per_page=10)
+    _require_pages(pages, 3)
+    _no_ticket(pages)
 
 
 @case("POST /tickets/search")
@@ -346,7 +396,20 @@ def _tickets_search(c: Client) -> None:
 
 @case("POST /companies/list")
 def _companies_list(c: Client) -> None:
-    _require_pages(walk_page_numbers(c, "POST", "/companies/list", per_page=5))
+    pages = walk_page_numbers(c, "POST", "/companies/list", per_page=5)
+    _require_pages(pages)
+    _last_page_says_no_next(pages)
+
+
+@case("GET /companies")
+def _companies_find(c: Client) -> None:
+    pages = walk_page_numbers(c, "GET", "/companies", per_page=7)
+    _require_pages(pages, 3)
+    _last_page_says_no_next(pages)
+    company = c.ws.companies[first_id(c.ws.companies)]
+    found = c.call("GET", "/companies?" + urlencode({"company_id": company["company_id"]}))
+    assert [co["id"] for co in found["data"]] == [company["id"]]
+    _last_page_says_no_next([found])
 
 
 @case("POST /companies/list 400 page limit")
@@ -369,12 +432,17 @@ def _contact_companies(c: Client) -> None:
 @case("GET /contacts/{id}/notes")
 def _contact_notes(c: Client) -> None:
     cid = contact_with_many_notes(c.ws)
-    _require_pages(walk_page_numbers(c, "GET", f"/contacts/{cid}/notes", per_page=4), 3)
+    pages = walk_page_numbers(c, "GET", f"/contacts/{cid}/notes", per_page=4)
+    _require_pages(pages, 3)
+    _last_page_says_no_next(pages)
 
 
 @case("GET /articles")
 def _articles(c: Client) -> None:
-    _require_pages(walk_page_numbers(c, "GET", "/articles", per_page=6), 3)
+    pages = walk_page_numbers(c, "GET", "/articles", per_page=6)
+    _require_pages(pages, 3)
+    with_statistics = [a["id"] for page in pages for a in page["data"] if "statistics" in a]
+    assert not with_statistics, f"list items carry statistics (contract: they do not): {with_statistics}"
 
 
 @case("GET /help_center/collections")
@@ -389,13 +457,19 @@ def _help_centers(c: Client) -> None:
 
 @case("GET /news/news_items")
 def _news_items(c: Client) -> None:
-    _require_pages(walk_page_numbers(c, "GET", "/news/news_items", per_page=4), 3)
+    pages = walk_page_numbers(c, "GET", "/news/news_items", per_page=4)
+    _require_pages(pages, 3)
+    items = [item for page in pages for item in page["data"]]
+    live = [item for item in items if item["state"] == "live"]
+    assert live and all(item["newsfeed_assignments"] for item in live), "a live item is on no newsfeed"
 
 
 @case("GET /admins/activity_logs")
 def _activity_logs(c: Client) -> None:
     window = {"created_at_after": FAR_PAST, "created_at_before": c.ws.clock.now()}
-    _require_pages(walk_page_numbers(c, "GET", "/admins/activity_logs", per_page=50, extra=window), 3)
+    pages = walk_page_numbers(c, "GET", "/admins/activity_logs", per_page=50, extra=window)
+    _require_pages(pages, 3)
+    _last_page_says_no_next(pages)
     c.call("GET", "/admins/activity_logs?" + urlencode({"created_at_after": FAR_PAST}))
 
 
@@ -440,6 +514,7 @@ def _events(c: Client) -> None:
     while isinstance((nxt := (pages[-1].get("pages") or {}).get("next")), str) and len(pages) < 20:
         pages.append(c.follow(nxt))
     _require_pages(pages)
+    _last_page_says_no_next(pages)
     c.call("GET", "/events?" + urlencode({**params, "summary": "true"}))
 
 
@@ -472,8 +547,12 @@ def _data_attributes(c: Client) -> None:
 
 @case("GET /contacts/{id}/tags")
 def _contact_tags(c: Client) -> None:
-    body = c.call("GET", f"/contacts/{contact_with_many_tags(c.ws)}/tags")
+    cid = contact_with_many_tags(c.ws)
+    body = c.call("GET", f"/contacts/{cid}/tags")
     assert len(body.get("data", [])) > 10, "the tags sub-resource is not truncated to 10"
+    for tag in body["data"]:
+        assert isinstance(tag.get("applied_at"), int), tag
+        assert (tag.get("applied_by") or {}).get("type") == "admin" and tag["applied_by"].get("id"), tag
 
 
 @case("GET /contacts/{id}/segments")
@@ -517,6 +596,7 @@ def _company(c: Client) -> None:
 def _conversation(c: Client) -> None:
     big = conversation_with_many_parts(c.ws)
     body = c.call("GET", f"/conversations/{big}")
+    assert "ticket" in body and body["ticket"] is None
     parts = body["conversation_parts"]
     assert len(parts["conversation_parts"]) == 500 and parts["total_count"] > 500
     c.call("GET", f"/conversations/{big}?display_as=plaintext")
@@ -706,3 +786,8 @@ def test_conforms_to_spec(name: str, spec_sim: SimHandle) -> None:
         client.assert_conforms()
     finally:
         client.session.close()
+
+
+def test_complete_objects_name_spec_operations() -> None:
+    for method, template in COMPLETE_OBJECTS:
+        assert operation_for(method, template).template == template, (method, template)
