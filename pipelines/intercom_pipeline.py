@@ -29,6 +29,12 @@ from dlt.sources import DltSource
 # when pyarrow is first imported (by the source, below), so the CLI sets it for its own process.
 os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
 
+from pipelines.destinations import (  # noqa: E402
+    FILESYSTEM,
+    check_destination,
+    pipeline_destination,
+    publish_parquet,
+)
 from sources.intercom import (  # noqa: E402
     AuthenticationError,
     ConfigurationError,
@@ -44,8 +50,6 @@ DEFAULT_DATASET = "intercom_data"
 """Differs from the database file's name: DuckDB 2 rejects `intercom.duckdb` holding a schema `intercom`."""
 DEMO_DATASET = "intercom_demo"
 DEMO_TOKEN = "demo-token"
-DEMO_SOURCE_OPTIONS = {"export_poll_seconds": 0.1, "export_window_days": 365}
-"""The simulator finishes export jobs in a moment; real ones take minutes (the defaults poll every 10 s)."""
 DEMO_WORKSPACE = {"seed": 1, "contacts": 2000, "companies": 200, "conversations": 600, "tickets": 100}
 
 EXIT_FAILED, EXIT_CONFIG, EXIT_AUTH = 1, 2, 3
@@ -87,8 +91,6 @@ def source_options(args: argparse.Namespace, access_token: str, base_url: str | 
         options["base_url"] = base_url
     if args.max_workers:
         options["max_workers"] = args.max_workers
-    if args.demo:
-        options.update(DEMO_SOURCE_OPTIONS)
     return options
 
 
@@ -131,9 +133,7 @@ def resolve_access_token() -> str:
 
 
 def make_pipeline(args: argparse.Namespace, dataset: str, pipelines_dir: str | None) -> dlt.Pipeline:
-    destination: Any = args.destination
-    if args.destination == "duckdb":
-        destination = dlt.destinations.duckdb(args.duckdb_file)
+    destination = pipeline_destination(args.destination, args.duckdb_file)
     progress: dict[str, Any] = {}
     if args.progress:  # psutil is not a dependency: no memory stats in the progress log
         progress["progress"] = dlt.progress.log(log_period=5.0, dump_system_stats=False)
@@ -148,10 +148,13 @@ def make_pipeline(args: argparse.Namespace, dataset: str, pipelines_dir: str | N
 
 def load(args: argparse.Namespace, access_token: str, base_url: str | None, dataset: str) -> RunResult:
     source = build_source(args, access_token, base_url)
+    check_destination(args.destination, args.duckdb_file, dataset)
     check_token(source_options(args, access_token, base_url))
     pipeline = make_pipeline(args, dataset, args.pipelines_dir)
     finish_interrupted_loads(pipeline)
     pipeline.run(source, refresh="drop_sources" if args.full_refresh else None)
+    if args.destination == FILESYSTEM:
+        pipeline = publish_parquet(pipeline)
     return RunResult(pipeline, table_row_counts(pipeline))
 
 

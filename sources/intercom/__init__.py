@@ -35,7 +35,15 @@ from .arrow_pages import (
     root_table,
     split_rows_with_children,
 )
-from .client import SEARCH_CURSOR, IntercomClient, body_list_length, body_value, json_at, resolve_base_url
+from .client import (
+    SEARCH_CURSOR,
+    IntercomClient,
+    body_list_length,
+    body_value,
+    json_at,
+    read_ahead,
+    resolve_base_url,
+)
 from .columns import CUSTOM_ATTRIBUTE_TYPES, TABLE_COLUMNS, custom_attribute_hints, keep_stored_types
 from .config import parse_date_range
 from .deletions import DELETED_AT_HINT, gone_markers, is_gone, stored_row
@@ -592,17 +600,26 @@ def intercom_source(
         until = min(_epoch(end) or now, now)
         windows = time_windows(since, until, export_window_days)
 
-        def window_done(window_end: int) -> None:
-            if end is None:
-                state["exported_until"] = window_end
+        def batches() -> Iterator[tuple[list[Record], int | None]]:
+            """Each batch with the end of the last window whose rows were all produced before it."""
+            done: list[int] = []
+            rows = content_export_rows(
+                client,
+                windows,
+                poll_seconds=export_poll_seconds,
+                max_poll_seconds=export_max_wait_seconds,
+                on_window_done=done.append,
+            )
+            for batch in rows:
+                yield batch, done[-1] if done else None
+            yield [], done[-1] if done else None
 
-        yield from content_export_rows(
-            client,
-            windows,
-            poll_seconds=export_poll_seconds,
-            max_poll_seconds=export_max_wait_seconds,
-            on_window_done=window_done,
-        )
+        # A job is mostly waiting: the jobs run in a thread of their own while the other resources are read.
+        for batch, exported_until in read_ahead(batches(), settings.EXPORT_READ_AHEAD_BATCHES):
+            if exported_until is not None and end is None:
+                state["exported_until"] = exported_until
+            if batch:
+                yield batch
 
     def reference_list(name: str) -> DltResource:
         path, data_key, params, paged = settings.REFERENCE_LISTS[name]

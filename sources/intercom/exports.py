@@ -175,20 +175,22 @@ class ExportJobs:
             raise
 
     def _poll_until_finished(self, job: str) -> dict[str, Any]:
+        """The job's final status, asked for after the first interval and then at growing intervals: a job
+        is never finished the moment it is created, so asking at once would only cost a call."""
         waits = _Backoff(self._poll_seconds, self._max_poll_seconds)
-        while True:
+        status: dict[str, Any] = {}
+        while waits.sleep():
             try:
-                status: dict[str, Any] = self._client.get(STATUS_PATH.format(job=job))
+                status = self._client.get(STATUS_PATH.format(job=job))
             except NotFoundError as exc:
                 raise _JobGone(f"disappeared ({exc})") from exc
             if status.get("status") in FINISHED_STATUSES:
                 return status
-            if not waits.sleep():
-                raise TransientError(
-                    f"Content export job {job} was still {status.get('status')!r} after"
-                    f" {self._max_poll_seconds:.0f}s; it was canceled. Run again later, or allow a longer"
-                    " wait (max_poll_seconds) or shorter windows."
-                )
+        raise TransientError(
+            f"Content export job {job} was still {status.get('status')!r} after"
+            f" {self._max_poll_seconds:.0f}s; it was canceled. Run again later, or allow a longer"
+            " wait (max_poll_seconds) or shorter windows."
+        )
 
     def _cancel_quietly(self, job: str) -> None:
         try:
