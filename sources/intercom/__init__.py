@@ -67,6 +67,7 @@ from .memberships import (
     data_event_rows,
     note_rows,
 )
+from .progress import ApiUsageReporter
 from .records import (
     Record,
     company_row,
@@ -675,8 +676,10 @@ def intercom_source(
         *(reference_list(name) for name in settings.REFERENCE_LISTS),
         data_attributes,
     )
+    usage = ApiUsageReporter(client)
     for resource in resources:
         resource.apply_hints(file_format=settings.FILE_FORMAT)
+        resource.add_map(usage)
     return resources
 
 
