@@ -218,7 +218,12 @@ TABLES: dict[str, Table] = {
         (component("data_event"), listed("GET", "/events", "events")), per_parent(data_event_rows)
     ),
     **{
-        name: Table((listed("GET", path, key),), one(plain_row))
+        name: Table(
+            (listed("GET", settings.REFERENCE_DETAILS[name]),)
+            if name in settings.REFERENCE_DETAILS
+            else (listed("GET", path, key),),
+            one(plain_row),
+        )
         for name, (path, key, _, _) in settings.REFERENCE_LISTS.items()
     },
     "admin_activity_logs": Table((listed("GET", settings.ACTIVITY_LOGS, "activity_logs"),), one(plain_row)),

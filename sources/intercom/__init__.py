@@ -625,14 +625,24 @@ def intercom_source(
     def reference_list(name: str) -> DltResource:
         path, data_key, params, paged = settings.REFERENCE_LISTS[name]
 
-        def read() -> Iterator[list[Record]]:
-            if paged:
-                for page in client.numbered_pages(path, data_key, params):
-                    yield [plain_row(item) for item in page]
-            else:
-                yield [plain_row(item) for item in client.get_list(path, data_key, params)]
+        detail = settings.REFERENCE_DETAILS.get(name)
 
-        read.__doc__ = f"All {name} from GET {path}, replaced on every run (deleted ones disappear)."
+        def items() -> Iterator[list[Record]]:
+            if paged:
+                yield from client.numbered_pages(path, data_key, params)
+            else:
+                yield client.get_list(path, data_key, params)
+
+        def read() -> Iterator[list[Record]]:
+            for page in items():
+                if detail:
+                    paths = [detail.format(id=item["id"]) for item in page]
+                    page = [item for item in client.fetch_each(paths) if item is not None]
+                yield [plain_row(item) for item in page]
+
+        read.__doc__ = f"All {name} from GET {path}, replaced on every run (deleted ones disappear)." + (
+            f" Each is then read from GET {detail} for the fields only it carries." if detail else ""
+        )
         return dlt.resource(
             read, name=name, primary_key="id", write_disposition="replace", columns=TABLE_COLUMNS[name]
         )

@@ -81,6 +81,11 @@ REFERENCE_LISTS: Final[dict[str, tuple[str, str, dict[str, str], bool]]] = {
     "newsfeeds": ("/news/newsfeeds", "data", {}, True),
 }
 
+REFERENCE_DETAILS: Final[dict[str, str]] = {"articles": "/articles/{id}"}
+"""Reference lists whose items lack fields that only each item's own GET carries, read item by item after
+the list (concurrently): article `statistics` (views, conversations, reactions) are not in the spec's
+`article_list_item`, only in `article` (GET /articles/{id}). One more call per article and run."""
+
 TICKETS_SEARCH: Final = "/tickets/search"
 TICKET: Final = "/tickets/{id}"
 ACTIVITY_LOGS: Final = "/admins/activity_logs"

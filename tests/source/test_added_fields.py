@@ -3,8 +3,9 @@
 * `ticket` on every conversation, null as in every spec example: no column is made of it (a key that is only
   ever null carries nothing), and an object there, whose shape the spec does not document, would be
   flattened into `ticket__*` columns like any nested object.
-* `statistics` on an article, which only `GET /articles/{id}` has; the source reads `GET /articles`, whose
-  items carry none (docs/simulator-contract.md), so `articles` has no statistics columns.
+* `statistics` on an article, which only `GET /articles/{id}` has (the list's items carry none,
+  docs/simulator-contract.md): the source reads each article's own GET after the list, so `articles` has
+  typed `statistics__*` columns.
 * `newsfeed_assignments` of live news items (`newsfeed_id`, `published_at`): the child table
   `news_items__newsfeed_assignments`, typed.
 * `applied_at` / `applied_by` on `GET /contacts/{id}/tags` and `pages.next: null` on the last page of notes,
@@ -64,15 +65,29 @@ def test_a_ticket_object_on_a_conversation_is_flattened_into_typed_columns(harne
     assert others == {(None, None, None)}
 
 
-def test_articles_are_loaded_from_the_list_whose_items_have_no_statistics(harness: Harness) -> None:
+def test_articles_carry_their_statistics_from_each_articles_own_get(harness: Harness) -> None:
     ws = harness.workspace
-    assert all(isinstance(article["statistics"], dict) for article in ws.articles.values())
+    harness.server.reset_counters()
     harness.run(("articles",))
-    assert set(harness.ids("articles")) == set(ws.articles)
+    assert harness.server.counters["GET /articles/{id}"] == len(ws.articles)
     columns = column_types(harness, "articles")
-    assert not [column for column in columns if column.startswith("statistics")]
-    assert not [column for column in TABLE_COLUMNS["articles"] if column.startswith("statistics")]
+    assert columns["statistics__views"] == "BIGINT" == columns["statistics__conversations"]
+    assert columns["statistics__happy_reaction_percentage"] == "DOUBLE"
     assert columns["parent_id"] == "BIGINT" and columns["updated_at"] == "TIMESTAMP WITH TIME ZONE"
+    loaded = {
+        row[0]: row[1:]
+        for row in harness.query(
+            "SELECT id, statistics__views, statistics__conversations, statistics__reactions,"
+            " statistics__happy_reaction_percentage FROM articles"
+        )
+    }
+    assert loaded == {
+        article_id: tuple(
+            article["statistics"][key]
+            for key in ("views", "conversations", "reactions", "happy_reaction_percentage")
+        )
+        for article_id, article in ws.articles.items()
+    }
 
 
 def test_newsfeed_assignments_of_news_items_load_typed(harness: Harness) -> None:
