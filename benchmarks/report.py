@@ -1,12 +1,15 @@
 """Renders the results of `benchmarks/run.py` as BENCHMARKS.md, each figure beside its target and command.
 
 The block between ANALYSIS_START and ANALYSIS_END is written by hand; it is carried over when the file is
-rewritten, so regenerating the figures never loses it.
+rewritten, so regenerating the figures never loses it. With `merge`, so are the sections (and their summary
+rows) that the results do not hold: one section can be rerun without rerunning, or losing, the others.
 """
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +27,9 @@ RSS_FLAT_GROWTH = 1.10
 """"Flat between sizes": the larger size's peak at most 10% above the smaller's."""
 NEAR_FASTEST = 1.05
 """A worker count is as good as the fastest when its backfill is within 5% of the fastest one."""
+LIBRARY_RATIO_TARGET = 1.10
+"""`pipeline.run(intercom_source())` within 10% of the CLI's wall time on the same load."""
+LIBRARY_PATHS = {"cli": "CLI", "library": "library"}
 
 
 # ---------------------------------------------------------------------------------------------- helpers
@@ -415,6 +421,95 @@ def section_profile(results: Result) -> list[str]:
     return lines
 
 
+# ---------------------------------------------------------------------------------------------- library
+
+
+def library_median(library: Result, path: str, key: str = "wall_s") -> float:
+    return float(statistics.median(run[key] for run in library["runs"] if run["path"] == path))
+
+
+def library_ratio(results: Result) -> float:
+    library = results["library"]
+    return library_median(library, "library") / library_median(library, "cli")
+
+
+def library_row(run: Result) -> list[str]:
+    return [
+        str(run["repetition"]),
+        LIBRARY_PATHS[run["path"]],
+        num(run["wall_s"], 2),
+        num(run["contacts"]),
+        num(rate(run["contacts"], run["wall_s"])),
+        num(run["cpu_s"], 1),
+        num(run["vm_hwm_mb"]),
+        num(run["calls_total"]),
+        num(run["sim_cpu_s"], 1),
+    ]
+
+
+def library_median_row(library: Result, path: str) -> list[str]:
+    wall = library_median(library, path)
+    return [
+        "median",
+        f"**{LIBRARY_PATHS[path]}**",
+        f"**{num(wall, 2)}**",
+        num(library["contacts"]),
+        f"**{num(rate(library['contacts'], wall))}**",
+        num(library_median(library, path, "cpu_s"), 1),
+        num(library_median(library, path, "vm_hwm_mb")),
+        "",
+        "",
+    ]
+
+
+def first_command(library: Result, path: str) -> str:
+    return next(run["command"] for run in library["runs"] if run["path"] == path)
+
+
+def section_library(results: Result) -> list[str]:
+    library = results["library"]
+    header = [
+        "run",
+        "path",
+        "wall s",
+        "contacts loaded",
+        "contacts/s",
+        "CPU s",
+        "peak RSS MB",
+        "API calls",
+        "simulator CPU s",
+    ]
+    measured = library_ratio(results)
+    rows = [*(library_row(run) for run in library["runs"])]
+    rows += [library_median_row(library, path) for path in LIBRARY_PATHS]
+    return [
+        "## (library) The library path beside the CLI",
+        "",
+        f"Command: {command(results, 'library')}. Simulator: `{library['simulator']}`. The same load of"
+        f" {num(library['contacts'])} contacts into DuckDB two ways, each run a fresh process with its own"
+        " temp dir, alternating (CLI first); the wall time is the whole process's, start-up and imports"
+        " included, as a user waits for it. Contacts are counted in each DuckDB file afterwards.",
+        "",
+        f"- **CLI**, from the repository root (its `.dlt/config.toml` applies), the token in"
+        f" `SOURCES__INTERCOM__ACCESS_TOKEN`: `{first_command(library, 'cli')}`",
+        "- **library**, from a fresh empty dir, a user's own project (no `.dlt/` config), the token and base"
+        " URL in `SOURCES__INTERCOM__ACCESS_TOKEN` and `SOURCES__INTERCOM__BASE_URL` only:"
+        f" `{first_command(library, 'library')}`, which runs `dlt.pipeline(pipeline_name=...,"
+        " destination=dlt.destinations.duckdb(path), dataset_name=..., pipelines_dir=...)` and"
+        ' `pipeline.run(intercom_source().with_resources("contacts"))`: no loader file format, nothing else'
+        " passed.",
+        "",
+        "Both with `RUNTIME__DLTHUB_TELEMETRY=false`. CPU s and peak RSS are the child process's (`wait4`:"
+        " user + system, all threads; `ru_maxrss`). API calls: the CLI also checks the token (`GET /me`).",
+        "",
+        *table(header, rows),
+        "",
+        f"Library / CLI, median wall time: {num(library_median(library, 'library'), 2)} s /"
+        f" {num(library_median(library, 'cli'), 2)} s = **{measured:.2f}×**"
+        f" (target ≤ {LIBRARY_RATIO_TARGET:.2f}×): {verdict(measured <= LIBRARY_RATIO_TARGET)}.",
+    ]
+
+
 # ---------------------------------------------------------------------------------------------- summary
 
 
@@ -467,6 +562,18 @@ def summary_d(results: Result) -> list[list[str]]:
     ]
 
 
+def summary_library(results: Result) -> list[list[str]]:
+    library, measured = results["library"], library_ratio(results)
+    figure = (
+        f"library path `pipeline.run(intercom_source())` beside the CLI, {num(library['contacts'])} contacts,"
+        " whole-process wall time, median of 3"
+    )
+    cli, lib = library_median(library, "cli"), library_median(library, "library")
+    value = f"{lib:.2f} s / {cli:.2f} s = {measured:.2f}×"
+    passed, target = verdict(measured <= LIBRARY_RATIO_TARGET), f"≤ {LIBRARY_RATIO_TARGET:.2f}×"
+    return [["(library)", figure, value, target, passed, command(results, "library")]]
+
+
 def loads_in(value: Any) -> Iterator[Result]:
     """Every load result nested anywhere in the results."""
     if isinstance(value, dict):
@@ -514,26 +621,129 @@ def header_lines(results: Result) -> list[str]:
 
 # ---------------------------------------------------------------------------------------------- document
 
+SUMMARY_HEADER = ("", "figure", "measured", "target", "verdict", "command")
 
-def render(results: Result, analysis: str) -> str:
-    lines = [*header_lines(results), "", "## Summary", ""]
-    rows = [row for key, summary in SUMMARIES if key in results for row in summary(results)]
-    lines += table(["", "figure", "measured", "target", "verdict", "command"], rows)
+
+def render(results: Result, analysis: str, kept: Kept | None = None) -> str:
+    """The document for `results`; with `kept` (the existing file, parsed), the sections and summary rows
+    that `results` lacks are carried over as they are, and the header says which sections were rerun."""
+    if kept is not None and not kept.carried_over(results):
+        kept = None
+    header = header_lines(results) if kept is None else merged_header(kept, results)
+    lines = [*header, "", "## Summary", "", *table(SUMMARY_HEADER, [])]
+    for key, summary in SUMMARIES:
+        if key in results:
+            lines += table(SUMMARY_HEADER, summary(results))[2:]
+        elif kept is not None:
+            lines += kept.summary.get(key, [])
     for key, section in SECTIONS:
         if key in results:
             lines += ["", *section(results)]
+        elif kept is not None and key in kept.sections:
+            lines += ["", *kept.sections[key]]
+    for heading, unknown in kept.unknown if kept is not None else []:
+        lines += ["", heading, *unknown]
     analysis_block = [ANALYSIS_START, analysis.strip() or "(not written yet)", ANALYSIS_END]
     return "\n".join([*lines, "", "## Analysis", "", *analysis_block, ""])
 
 
-SUMMARIES = (("a", summary_a), ("b", summary_b), ("c", summary_c), ("d", summary_d))
+SUMMARIES = (
+    ("a", summary_a),
+    ("b", summary_b),
+    ("c", summary_c),
+    ("d", summary_d),
+    ("library", summary_library),
+)
 SECTIONS = (
     ("a", section_a),
     ("b", section_b),
     ("c", section_c),
     ("d", section_d),
+    ("library", section_library),
     ("profile", section_profile),
 )
+HEADINGS = {
+    "a": "## (a) ",
+    "b": "## (b) ",
+    "c": "## (c) ",
+    "d": "## (d) ",
+    "library": "## (library) ",
+    "profile": "## Profiles",
+}
+"""How each section's heading starts: how `--merge` finds the sections of an existing file."""
+RERUN_NOTE = "Section `{key}` rerun since (`--merge`): "
+
+
+@dataclass
+class Kept:
+    """An existing document in parts: header, summary rows and sections by key, anything else by heading."""
+
+    header: list[str] = field(default_factory=list)
+    summary: dict[str, list[str]] = field(default_factory=dict)
+    sections: dict[str, list[str]] = field(default_factory=dict)
+    unknown: list[tuple[str, list[str]]] = field(default_factory=list)
+
+    def carried_over(self, results: Result) -> bool:
+        return any(key not in results for key in (*self.sections, *self.summary))
+
+
+def section_key(heading: str) -> str | None:
+    return next((key for key, start in HEADINGS.items() if heading.startswith(start)), None)
+
+
+def summary_key(row: str) -> str | None:
+    """The key of a summary row: `| (a) | ...` -> a."""
+    cell = row.strip("| ").split("|", 1)[0].strip()
+    return cell[1:-1] if cell.startswith("(") and cell.endswith(")") else None
+
+
+def parse(text: str) -> Kept:
+    analysis = text.find("\n## Analysis\n")
+    chunks: list[list[str]] = [[]]
+    for line in (text if analysis < 0 else text[: analysis + 1]).splitlines():
+        if line.startswith("## "):
+            chunks.append([])
+        chunks[-1].append(line)
+    kept = Kept(header=_separated(chunks[0]))
+    for heading, *body in chunks[1:]:
+        key = section_key(heading)
+        if heading == "## Summary":
+            for row in body:
+                row_key = summary_key(row)
+                if row_key is not None:
+                    kept.summary.setdefault(row_key, []).append(row)
+        elif key is not None:
+            kept.sections[key] = _separated([heading, *body])
+        else:
+            kept.unknown.append((heading, _separated(body)))
+    return kept
+
+
+def _separated(lines: list[str]) -> list[str]:
+    """A chunk without the blank line that `render` puts before the next heading."""
+    return lines[:-1] if lines and not lines[-1].strip() else lines
+
+
+def _trimmed(lines: list[str]) -> list[str]:
+    while lines and not lines[-1].strip():
+        lines = lines[:-1]
+    return lines
+
+
+def merged_header(kept: Kept, results: Result) -> list[str]:
+    """The existing header, with one note per section this run replaced (an earlier note for it dropped)."""
+    rerun = [key for key, _ in SECTIONS if key in results]
+    notes = {RERUN_NOTE.format(key=key) for key in rerun}
+    lines = [line for line in kept.header if not any(line.startswith(note) for note in notes)]
+    meta = results["meta"]
+    run = (
+        f"`{meta['command']}` ({meta['finished']}, {meta['seconds'] / 60:.0f} min; commit {meta['commit']};"
+        f" Python {meta['python']}, dlt {meta['dlt']}, {meta['cpus']} CPUs).{load_average_note(results)}"
+    )
+    lines = _trimmed(lines)
+    for key in rerun:
+        lines += ["", RERUN_NOTE.format(key=key) + run]
+    return lines
 
 
 def kept_analysis(path: Path) -> str:
@@ -544,5 +754,6 @@ def kept_analysis(path: Path) -> str:
     return text[start + len(ANALYSIS_START) : end] if 0 <= start < end else ""
 
 
-def write(results: Result, path: Path) -> None:
-    path.write_text(render(results, kept_analysis(path)), encoding="utf-8")
+def write(results: Result, path: Path, merge: bool = False) -> None:
+    kept = parse(path.read_text(encoding="utf-8")) if merge and path.exists() else None
+    path.write_text(render(results, kept_analysis(path), kept), encoding="utf-8")

@@ -4,6 +4,7 @@
     python benchmarks/run.py --quick          # small sizes, no sweep, < 3 min: benchmarks/BENCHMARKS.quick.md
     python benchmarks/run.py --only b,sweep --json /tmp/bench.json     # some sections; keep raw results
     python benchmarks/run.py --render /tmp/bench.json                  # rewrite the markdown from them
+    python benchmarks/run.py --only library --merge    # rerun one section, keep the others' text as it is
 
 Sections (`--only`):
   a        zero latency, no rate limit: rows/s into DuckDB (parquet) for contacts, companies, conversations
@@ -13,12 +14,17 @@ Sections (`--only`):
   sweep    (b) with 4, 8, 16, 32 workers at 150 ms and 300 ms latency
   c        API calls of a full load and of an incremental run where nothing changed, beside the minimum
   d        peak RSS (VmHWM) of the pipeline process loading contacts at two sizes
+  library  the library path, `pipeline.run(intercom_source())` from a user's own project (no .dlt config,
+           nothing passed), beside the CLI (`intercom-dlt`) on the same contacts load: whole-process wall
+           time, 3 runs each, alternating, and the ratio of the medians
   profile  py-spy CPU profiles of the contacts and the conversations loads: where the time goes
 
-`--sweep-workers 48,64` measures other worker counts. The simulator (`python -m intercom_sim`) runs in its
-own process on a free loopback port; every load runs in a fresh process (`benchmarks/load_once.py`) from the
-repository root, so the project's `.dlt/config.toml` applies, with its pipelines dir and DuckDB file in a
-temp dir. Only 127.0.0.1 is contacted.
+`--sweep-workers 48,64` measures other worker counts. Without `--merge` the markdown holds only the sections
+run (or rendered); with it, the other sections are carried over from the existing file as they are. The
+simulator (`python -m intercom_sim`) runs in its own process on a free loopback port; every load runs in a
+fresh process (`benchmarks/load_once.py`) from the repository root, so the project's `.dlt/config.toml`
+applies, with its pipelines dir and DuckDB file in a temp dir (`library`: the CLI from the repository root
+and `benchmarks/library_load.py` from an empty temp dir, see `library_section`). Only 127.0.0.1 is contacted.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ import json
 import os
 import shlex
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -40,12 +47,13 @@ from pathlib import Path
 from typing import Any
 
 import bounds
+import library_load
 import load_once
 import report
 from profile_summary import summarise_file
-from simproc import REPO_ROOT, Simulator, WorkspaceSize, simulator, simulator_flags
+from simproc import REPO_ROOT, TOKEN, Simulator, WorkspaceSize, simulator, simulator_flags
 
-SECTIONS = ("a", "b", "sweep", "c", "d", "profile")
+SECTIONS = ("a", "b", "sweep", "c", "d", "library", "profile")
 CONVERSATIONS = ("conversations", "conversation_parts")
 SWEEP_WORKERS = (4, 8, 16, 32, 64)
 SWEEP_LATENCIES_MS = (150, 300)
@@ -53,6 +61,20 @@ PY_SPY = ("py-spy", "record", "--format", "raw", "--nonblocking", "--gil")
 """Samples only the thread holding the GIL: threads waiting for it after I/O would otherwise count as CPU."""
 WINDOW_SECONDS = 10.0
 """The simulator's rate-limit windows; rate-limited loads start at a window boundary (see `load`)."""
+LIBRARY_REPETITIONS = 3
+"""Runs of each path in `library`, alternating CLI, library, CLI, ..."""
+CHILD_ENV_DROPPED = (
+    "SOURCES__",
+    "DESTINATION__",
+    "NORMALIZE__",
+    "EXTRACT__",
+    "LOAD__",
+    "DATA_WRITER__",
+    "RUNTIME__",
+    "ARROW_DEFAULT_MEMORY_POOL",
+)
+"""Settings in the benchmark's own environment that the `library` children must not inherit: each path
+gets only its own (the CLI sets the Arrow allocator itself; the library user does not)."""
 
 Result = dict[str, Any]
 
@@ -67,6 +89,8 @@ class Plan:
     """The smaller contacts size of (d), and the profiles."""
     calls: WorkspaceSize
     backfill: WorkspaceSize
+    library: WorkspaceSize
+    """`library`: the contacts loaded by the CLI and by the library path."""
     rate_limit: int
     backfill_latency_ms: int = 150
     sweep_latencies_ms: tuple[int, ...] = SWEEP_LATENCIES_MS
@@ -81,6 +105,7 @@ FULL = Plan(
     small=WorkspaceSize(contacts=50_000, companies=100, conversations=2_000),
     calls=WorkspaceSize(contacts=20_000, companies=2_000, conversations=1_000),
     backfill=WorkspaceSize(contacts=500, companies=50, conversations=5_000),
+    library=WorkspaceSize(contacts=40_000, companies=100, conversations=100),
     rate_limit=10_000,
 )
 QUICK = Plan(
@@ -88,6 +113,7 @@ QUICK = Plan(
     small=WorkspaceSize(contacts=10_000, companies=100, conversations=500),
     calls=WorkspaceSize(contacts=3_000, companies=300, conversations=200),
     backfill=WorkspaceSize(contacts=200, companies=20, conversations=1_000),
+    library=WorkspaceSize(contacts=10_000, companies=100, conversations=100),
     rate_limit=3_000,  # 500 per window, so that 1,000 conversations still meet the limit
     sweep_latencies_ms=(150,),
 )
@@ -266,6 +292,101 @@ def backfill_section(runner: Runner, plan: Plan, sections: set[str], results: Re
     results["b"].update(rate_limit=plan.rate_limit, conversations=plan.backfill.conversations)
 
 
+def library_section(runner: Runner, plan: Plan, results: Result) -> None:
+    """`library`: the same contacts load by the CLI and by `pipeline.run(intercom_source())` as a user's own
+    project runs it, each in a fresh process with its own temp dir, alternating; whole-process wall time."""
+    size, paths = plan.library, ("cli", "library")
+    runs: list[Result] = []
+    with started(size) as sim:
+        for repetition in range(1, LIBRARY_REPETITIONS + 1):
+            for path in paths:
+                progress(f"(library) {path} {repetition}/{LIBRARY_REPETITIONS}: {size.contacts:,} contacts")
+                runs.append({"path": path, "repetition": repetition, **library_run(runner, sim, path)})
+    medians = {path: statistics.median(r["wall_s"] for r in runs if r["path"] == path) for path in paths}
+    results["library"] = {"simulator": simulator_command(size), "contacts": size.contacts, "runs": runs}
+    results["library"].update(median_s=medians, ratio=medians["library"] / medians["cli"])
+
+
+def library_run(runner: Runner, sim: Simulator, path: str) -> Result:
+    """One contacts load by the CLI (from the repository root) or by `library_load.py` (from an empty dir);
+    fails unless the DuckDB file holds exactly the workspace's contacts."""
+    workdir = runner.workdir(f"library-{path}")
+    env = child_env(SOURCES__INTERCOM__ACCESS_TOKEN=TOKEN)
+    if path == "cli":
+        database, dataset, cwd = workdir / "cli.duckdb", "intercom_data", REPO_ROOT
+        cmd = [intercom_dlt(), "--resources", "contacts", "--base-url", sim.base_url]
+        cmd += ["--duckdb-file", str(database), "--pipelines-dir", str(workdir / "p"), "--progress", "none"]
+    else:
+        database, dataset = workdir / library_load.DUCKDB_FILE, library_load.DATASET
+        cwd = workdir / "project"  # a user's own project: no .dlt/ here
+        cwd.mkdir()
+        env["SOURCES__INTERCOM__BASE_URL"] = sim.base_url
+        cmd = [sys.executable, str(Path(library_load.__file__).resolve()), "--workdir", str(workdir)]
+    sim.reset_counters()
+    cpu_before, load_before = sim.cpu_seconds(), os.getloadavg()[0]
+    runner.log.append(runner.display([Path(cmd[0]).name if path == "cli" else cmd[0], *cmd[1:]]))
+    result = timed_process(cmd, cwd, env, workdir)
+    counters, cpu_after = sim.counters(), sim.cpu_seconds()
+    contacts = table_rows(database, dataset, "contacts")
+    if result["exit_code"] != 0 or contacts != sim.size.contacts:
+        tail = "\n".join((workdir / "stderr.log").read_text().strip().splitlines()[-15:])
+        raise RuntimeError(
+            f"{path} load: exit {result['exit_code']}, {contacts} of {sim.size.contacts} contacts in"
+            f" {database}: {' '.join(cmd)}\n{tail}"
+        )
+    result.update(contacts=contacts, calls_total=counters.total, statuses=counters.statuses)
+    result.update(sim_cpu_s=_difference(cpu_after, cpu_before), command=runner.log[-1])
+    result.update(load_average=[load_before, os.getloadavg()[0]])
+    return result
+
+
+def intercom_dlt() -> str:
+    """The console command of this environment (next to its python), else the one on PATH."""
+    beside = Path(sys.executable).with_name("intercom-dlt")
+    found = str(beside) if beside.exists() else shutil.which("intercom-dlt")
+    if found is None:
+        raise SystemExit("intercom-dlt is not installed: pip install -e . in this environment")
+    return found
+
+
+def child_env(**settings: str) -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items() if not key.startswith(CHILD_ENV_DROPPED)}
+    return {**env, "RUNTIME__DLTHUB_TELEMETRY": "false", **settings}
+
+
+def timed_process(cmd: list[str], cwd: Path, env: dict[str, str], workdir: Path) -> Result:
+    """Wall time from start to exit, CPU time (user + system, all threads) and peak RSS of one child."""
+    with (workdir / "stdout.log").open("w") as out, (workdir / "stderr.log").open("w") as err:
+        started_at = time.perf_counter()
+        proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=out, stderr=err)
+        try:
+            _, status, usage = os.wait4(proc.pid, 0)
+        except BaseException:  # interrupted: no load left running against the simulator
+            proc.kill()
+            proc.wait()
+            raise
+        wall = time.perf_counter() - started_at
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return {
+        "wall_s": wall,
+        "cpu_s": usage.ru_utime + usage.ru_stime,
+        "vm_hwm_mb": usage.ru_maxrss / 1024,  # KiB on Linux
+        "exit_code": proc.returncode,
+    }
+
+
+def table_rows(database: Path, dataset: str, table: str) -> int | None:
+    """Rows of `dataset.table` in a DuckDB file, None if it cannot be read."""
+    import duckdb
+
+    try:
+        with duckdb.connect(str(database), read_only=True) as connection:
+            row = connection.execute(f'SELECT count(*) FROM "{dataset}"."{table}"').fetchone()
+    except (duckdb.Error, OSError):
+        return None
+    return None if row is None else int(row[0])
+
+
 # ------------------------------------------------------------------------------------------------ driver
 
 
@@ -277,6 +398,7 @@ def run_sections(plan: Plan, sections: set[str], scratch: Path) -> Result:
         ({"d", "profile"}, lambda: small_section(runner, plan, sections, results)),
         ({"c"}, lambda: calls_section(runner, plan, results)),
         ({"b", "sweep"}, lambda: backfill_section(runner, plan, sections, results)),
+        ({"library"}, lambda: library_section(runner, plan, results)),
     ]
     for wanted, step in steps:
         if wanted & sections:
@@ -327,6 +449,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--sweep-workers", help=f"worker counts of the sweep (default {SWEEP_WORKERS})")
     parser.add_argument("--json", type=Path, help="also save the raw results here")
     parser.add_argument("--render", type=Path, help="only rewrite the markdown from results saved by --json")
+    parser.add_argument(
+        "--merge",
+        action="store_true",
+        help="keep the sections of the existing markdown that this run does not produce (default: replace"
+        " the whole file)",
+    )
     args = parser.parse_args(argv)
     default_output = "benchmarks/BENCHMARKS.quick.md" if args.quick else "BENCHMARKS.md"
     args.output = args.output or REPO_ROOT / default_output
@@ -364,7 +492,7 @@ def main(argv: list[str] | None = None) -> int:
         results["meta"] = meta(args, sections, time.monotonic() - began)
     if args.json and not args.render:
         args.json.write_text(json.dumps(results, indent=1))
-    report.write(results, args.output)
+    report.write(results, args.output, merge=args.merge)
     progress(f"wrote {args.output}")
     return 0
 
