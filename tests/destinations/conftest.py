@@ -51,9 +51,11 @@ def normalized(value: Any) -> Any:
 
 
 class Reader:
-    """Runs a SELECT on one destination's dataset; rows come back normalized."""
+    """Runs a SELECT on one destination's dataset over one lazily opened connection; rows come back
+    normalized. `tables()` reads the database's information schema unless a reader knows better."""
 
     name: str
+    connection: Any
 
     def query(self, sql: str) -> list[tuple[Any, ...]]:
         return [tuple(normalized(value) for value in row) for row in self._fetch(sql)]
@@ -62,10 +64,14 @@ class Reader:
         raise NotImplementedError
 
     def tables(self) -> set[str]:
-        raise NotImplementedError
+        rows = self._fetch(
+            f"SELECT table_name FROM information_schema.tables WHERE table_schema = '{DATASET}'"
+        )
+        return {row[0] for row in rows}
 
     def close(self) -> None:
-        pass
+        if self.connection is not None:
+            self.connection.close()
 
 
 @dataclass
@@ -79,16 +85,6 @@ class DuckDBReader(Reader):
             self.connection = duckdb.connect(str(self.path), read_only=True)
             self.connection.execute(f"SET schema '{DATASET}'")
         return self.connection.execute(sql).fetchall()
-
-    def close(self) -> None:
-        if self.connection is not None:
-            self.connection.close()
-
-    def tables(self) -> set[str]:
-        rows = self._fetch(
-            f"SELECT table_name FROM information_schema.tables WHERE table_schema = '{DATASET}'"
-        )
-        return {row[0] for row in rows}
 
 
 @dataclass
@@ -107,16 +103,6 @@ class PostgresReader(Reader):
         with self.connection.cursor() as cursor:
             cursor.execute(sql)
             return list(cursor.fetchall())
-
-    def close(self) -> None:
-        if self.connection is not None:
-            self.connection.close()
-
-    def tables(self) -> set[str]:
-        rows = self._fetch(
-            f"SELECT table_name FROM information_schema.tables WHERE table_schema = '{DATASET}'"
-        )
-        return {row[0] for row in rows}
 
 
 @dataclass
@@ -137,10 +123,6 @@ class ParquetReader(Reader):
                     f"CREATE VIEW {table} AS SELECT * FROM read_parquet('{files}', union_by_name = true)"
                 )
         return self.connection.execute(sql).fetchall()
-
-    def close(self) -> None:
-        if self.connection is not None:
-            self.connection.close()
 
     def tables(self) -> set[str]:
         return {
