@@ -157,12 +157,17 @@ def assert_matches_workspace(harness: Harness) -> None:
 
 
 def committed_state(harness: Harness) -> dict[str, Any] | None:
-    """The pipeline state of the newest completed load in the destination (what a fresh runner restores)."""
+    """The pipeline state of the newest completed load in the destination (what a fresh runner restores).
+
+    Newest by load id, as dlt restores it, not by state version: after a kill between extract and
+    normalize, the killed run's package and the next run's package both commit state version N (seen:
+    versions 1, 2, 2, 3 in that order), and ordering by version alone picked the older of the two.
+    """
     if not {"_dlt_pipeline_state", "_dlt_loads"} <= destination_tables(harness):
         return None
     rows = harness.query(
         "SELECT s.state FROM _dlt_pipeline_state s JOIN _dlt_loads l ON l.load_id = s._dlt_load_id"
-        f" WHERE l.status = 0 AND s.pipeline_name = '{harness.pipeline_name}' ORDER BY s.version DESC LIMIT 1"
+        f" WHERE l.status = 0 AND s.pipeline_name = '{harness.pipeline_name}' ORDER BY l.load_id DESC LIMIT 1"
     )
     return decompress_state(rows[0][0]) if rows else None
 
