@@ -19,7 +19,6 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Final, TypeVar
 from urllib.parse import urlparse
 
-import pyarrow as pa
 import requests
 from dlt.common import json, jsonpath
 from dlt.sources.helpers.rest_client import RESTClient
@@ -34,7 +33,7 @@ from requests.adapters import HTTPAdapter
 from requests.hooks import dispatch_hook
 
 from . import settings
-from .arrow_pages import ArrowShapeError, records_at, value_at
+from .arrow_pages import BODY_PARSE_ERRORS, BodyParser, body_list_length, body_value
 from .errors import (
     AuthenticationError,
     ConfigurationError,
@@ -48,9 +47,9 @@ logger = logging.getLogger("sources.intercom")
 
 _T = TypeVar("_T")
 _R = TypeVar("_R")
-BodyParser = Callable[[bytes], Any]
 ArrowOrJson = Any
-"""A body read by a `BodyParser` (an Arrow table), or the decoded JSON where the parser could not read it."""
+"""A body read by a `BodyParser` (arrow_pages.py), or the decoded JSON where none was given or it could not
+read the body."""
 
 TRANSIENT_EXCEPTIONS = (
     requests.exceptions.ConnectionError,
@@ -320,7 +319,7 @@ def _parse_json_body(response: requests.Response, parse_body: BodyParser | None 
         try:
             response.parsed = parse_body(response.content)  # type: ignore[attr-defined]
             return True
-        except (pa.ArrowInvalid, ArrowShapeError) as exc:
+        except BODY_PARSE_ERRORS as exc:
             response.parsed = None  # type: ignore[attr-defined]
             logger.info("body of %s not read as Arrow (%s); read as rows", response.request.path_url, exc)
     try:
@@ -644,25 +643,6 @@ def read_ahead(items: Iterator[_T], depth: int = settings.READ_AHEAD_PAGES) -> I
             yield value
     finally:
         stopped.set()
-
-
-def json_at(body: Any, path: Sequence[str]) -> Any:
-    """The value at `path` of decoded JSON; None where any step is missing."""
-    node: Any = body
-    for key in path:
-        node = node.get(key) if isinstance(node, dict) else None
-    return node
-
-
-def body_value(body: ArrowOrJson, path: Sequence[str]) -> Any:
-    """The scalar at `path` of a body, Arrow (one row) or decoded JSON; None where it is missing."""
-    return value_at(body, path) if isinstance(body, pa.Table) else json_at(body, path)
-
-
-def body_list_length(body: ArrowOrJson, path: Sequence[str]) -> int:
-    if isinstance(body, pa.Table):
-        return len(records_at(body, path))
-    return len(json_at(body, path) or [])
 
 
 @functools.lru_cache(maxsize=64)
