@@ -214,22 +214,27 @@ class IntercomSession(requests.Session):
         self.mount("https://", adapter)
         self.mount("http://", adapter)
 
-    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+    def send(  # type: ignore[override]
+        self, request: requests.PreparedRequest, parse_body: BodyParser | None = None, **kwargs: Any
+    ) -> requests.Response:
+        """Sends `request`; with `parse_body` (the Arrow path), its body is read by it (`response.parsed`)."""
         hooks, request.hooks = request.hooks, {"response": []}
         kwargs.setdefault("timeout", (settings.CONNECT_TIMEOUT_SECONDS, settings.READ_TIMEOUT_SECONDS))
         try:
-            response = self._send_with_retries(request, **kwargs)
+            response = self._send_with_retries(request, parse_body, **kwargs)
         finally:
             request.hooks = hooks
         return dispatch_hook("response", hooks, response, **kwargs)
 
-    def _send_with_retries(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+    def _send_with_retries(
+        self, request: requests.PreparedRequest, parse_body: BodyParser | None, **kwargs: Any
+    ) -> requests.Response:
         endpoint = f"{request.method} {urlparse(request.url).path}"
         single_attempt = urlparse(request.url).path in self.single_attempt_paths
         attempt = rate_limited = 0
         while True:
             attempt += 1
-            failure, response = self._attempt(request, **kwargs)
+            failure, response = self._attempt(request, parse_body, **kwargs)
             if response is not None and response.status_code == 429:
                 rate_limited += 1
                 if rate_limited > settings.MAX_RATE_LIMIT_WAITS:
@@ -254,7 +259,7 @@ class IntercomSession(requests.Session):
             time.sleep(delay * random.uniform(0.5, 1.0))
 
     def _attempt(
-        self, request: requests.PreparedRequest, **kwargs: Any
+        self, request: requests.PreparedRequest, parse_body: BodyParser | None, **kwargs: Any
     ) -> tuple[str | None, requests.Response | None]:
         """One try. Returns (why it failed transiently or None, the response if any)."""
         self.limiter.acquire()
@@ -276,7 +281,7 @@ class IntercomSession(requests.Session):
             return f"HTTP {status}", response
         if status >= 400:
             raise self._error_for(response, request)
-        if not kwargs.get("stream") and not _parse_json_body(response, getattr(request, "parse_body", None)):
+        if not kwargs.get("stream") and not _parse_json_body(response, parse_body):
             return "truncated or invalid JSON body", response
         return None, response
 
@@ -470,8 +475,7 @@ class IntercomClient:
             auth=self.rest.auth,
         )
         prepared = self.session.prepare_request(request)
-        prepared.parse_body = parse_body  # type: ignore[attr-defined]  # read by IntercomSession._attempt
-        response = self.session.send(prepared)
+        response = self.session.send(prepared, parse_body)
         parsed = getattr(response, "parsed", None)
         return parsed if parsed is not None else response.json()
 
