@@ -157,12 +157,16 @@ def assert_matches_workspace(harness: Harness) -> None:
 
 
 def committed_state(harness: Harness) -> dict[str, Any] | None:
-    """The pipeline state of the newest completed load in the destination (what a fresh runner restores)."""
+    """The pipeline state of the newest completed load in the destination (what a fresh runner restores).
+
+    Ordered by load id, as dlt's own `get_stored_state` does: two loads may carry the same state version
+    (a package left by a killed run, loaded by the next run before its own extract).
+    """
     if not {"_dlt_pipeline_state", "_dlt_loads"} <= destination_tables(harness):
         return None
     rows = harness.query(
         "SELECT s.state FROM _dlt_pipeline_state s JOIN _dlt_loads l ON l.load_id = s._dlt_load_id"
-        f" WHERE l.status = 0 AND s.pipeline_name = '{harness.pipeline_name}' ORDER BY s.version DESC LIMIT 1"
+        f" WHERE l.status = 0 AND s.pipeline_name = '{harness.pipeline_name}' ORDER BY l.load_id DESC LIMIT 1"
     )
     return decompress_state(rows[0][0]) if rows else None
 
