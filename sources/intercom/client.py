@@ -217,7 +217,7 @@ class IntercomSession(requests.Session):
     def send(  # type: ignore[override]
         self, request: requests.PreparedRequest, parse_body: BodyParser | None = None, **kwargs: Any
     ) -> requests.Response:
-        """Sends `request`; with `parse_body` (the Arrow path), its body is read by it (`response.parsed`)."""
+        """Sends `request`; with `parse_body` (the Arrow path), its body is read by it."""
         hooks, request.hooks = request.hooks, {"response": []}
         kwargs.setdefault("timeout", (settings.CONNECT_TIMEOUT_SECONDS, settings.READ_TIMEOUT_SECONDS))
         try:
@@ -315,17 +315,16 @@ class IntercomSession(requests.Session):
 def _parse_json_body(response: requests.Response, parse_body: BodyParser | None = None) -> bool:
     """Parses a JSON body once and pins the result on the response; False if it is truncated or invalid.
 
-    With `parse_body` (the Arrow path) its result is pinned as `response.parsed`; a body it cannot read is
-    parsed as plain JSON instead (`parsed` is then None), and only a body that is no JSON at all fails.
+    With `parse_body` (the Arrow path) the body is read by it; a body it cannot read is parsed as plain JSON
+    instead, and only a body that is no JSON at all fails.
     """
     if "json" not in response.headers.get("Content-Type", "") or not response.content:
         return True
     if parse_body is not None:
         try:
-            response.parsed = parse_body(response.content)  # type: ignore[attr-defined]
+            parse_body(response.content)
             return True
         except BODY_PARSE_ERRORS as exc:
-            response.parsed = None  # type: ignore[attr-defined]
             logger.info("body of %s not read as Arrow (%s); read as rows", response.request.path_url, exc)
     try:
         parsed = json.loadb(response.content)
@@ -475,9 +474,15 @@ class IntercomClient:
             auth=self.rest.auth,
         )
         prepared = self.session.prepare_request(request)
-        response = self.session.send(prepared, parse_body)
-        parsed = getattr(response, "parsed", None)
-        return parsed if parsed is not None else response.json()
+        read: list[Any] = []  # what `parse_body` made of the body of the attempt that succeeded
+
+        def parse(content: bytes) -> Any:
+            assert parse_body is not None
+            read.append(parse_body(content))
+            return read[-1]
+
+        response = self.session.send(prepared, parse if parse_body is not None else None)
+        return read[-1] if read else response.json()
 
     def cursor_pages(
         self, path: str, data_key: str, params: dict[str, Any] | None = None
