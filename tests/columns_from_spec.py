@@ -36,30 +36,12 @@ from dlt.common.schema.typing import TColumnSchema, TDataType, TTableSchemaColum
 from dlt.common.schema.utils import get_columns_names_with_prop
 from dlt.sources import DltSource
 
-from sources.intercom import intercom_source, settings
+from sources.intercom import intercom_source
+from sources.intercom.catalogue import CATALOGUE, ENTRIES, Entry
 from sources.intercom.client import IntercomClient
 from sources.intercom.deletions import DELETED_AT_HINT
-from sources.intercom.memberships import (
-    TOMBSTONE_HINT,
-    company_segment_rows,
-    contact_company_rows,
-    contact_segment_rows,
-    contact_subscription_rows,
-    contact_tag_rows,
-    data_event_rows,
-    note_rows,
-)
-from sources.intercom.records import (
-    Record,
-    company_row,
-    contact_row,
-    conversation_row,
-    convert_timestamps,
-    is_timestamp_key,
-    part_rows,
-    plain_row,
-    ticket_row,
-)
+from sources.intercom.memberships import TOMBSTONE_HINT
+from sources.intercom.records import Record, convert_timestamps, is_timestamp_key, part_rows, plain_row
 from tests.spec_validation import Schema, component_name, examples_by_component, resolved, response_schema
 
 COLUMNS_PY = Path(__file__).resolve().parents[1] / "sources" / "intercom" / "columns.py"
@@ -182,9 +164,9 @@ class _Lister:
         return [function(argument) for argument in arguments]
 
 
-def per_parent(rows_of: Callable[[IntercomClient, list[Record]], list[Record]]) -> Rows:
+def per_parent(rows_of: Callable[[IntercomClient, list[Record], str], list[Record]], endpoint: str) -> Rows:
     """The rows memberships.py makes for a parent (a contact or company) whose sub-list is the item."""
-    return lambda item: rows_of(cast(IntercomClient, _Lister(item)), [{"id": "parent"}])
+    return lambda item: rows_of(cast(IntercomClient, _Lister(item)), [{"id": "parent"}], endpoint)
 
 
 @dataclass(frozen=True)
@@ -201,47 +183,35 @@ class Table:
         return self.rows(merged)
 
 
-TABLES: dict[str, Table] = {
-    "contacts": Table((listed("POST", settings.CONTACTS_SEARCH, "data"),), one(contact_row)),
-    "companies": Table((listed("GET", settings.COMPANIES_SCROLL, "data"),), one(company_row)),
-    "conversations": Table(
-        (listed("POST", settings.CONVERSATIONS_SEARCH, "conversations"),), one(conversation_row)
-    ),
-    "conversation_parts": Table(
-        (listed("GET", settings.CONVERSATION),), parts("conversation_parts", "conversation_id")
-    ),
-    "tickets": Table((listed("POST", settings.TICKETS_SEARCH, "tickets"),), one(ticket_row)),
-    "ticket_parts": Table((listed("GET", settings.TICKET),), parts("ticket_parts", "ticket_id")),
-    "notes": Table((listed("GET", "/contacts/{id}/notes", "data"),), per_parent(note_rows)),
+SPEC_OBJECTS: dict[str, Callable[[], Record]] = {
     # 2.11 declares event summaries for GET /events; the events listed are data_event objects
-    "data_events": Table(
-        (component("data_event"), listed("GET", "/events", "events")), per_parent(data_event_rows)
-    ),
-    **{
-        name: Table(
-            (listed("GET", settings.REFERENCE_DETAILS[name]),)
-            if name in settings.REFERENCE_DETAILS
-            else (listed("GET", path, key),),
-            one(plain_row),
-        )
-        for name, (path, key, _, _) in settings.REFERENCE_LISTS.items()
-    },
-    "admin_activity_logs": Table((listed("GET", settings.ACTIVITY_LOGS, "activity_logs"),), one(plain_row)),
-    "data_attributes": Table((listed("GET", "/data_attributes", "data"),), one(plain_row)),
-    "contact_tags": Table((listed("GET", "/contacts/{id}/tags", "data"),), per_parent(contact_tag_rows)),
-    "contact_companies": Table(
-        (listed("GET", "/contacts/{id}/companies", "data"),), per_parent(contact_company_rows)
-    ),
-    "contact_subscriptions": Table(
-        (listed("GET", "/contacts/{id}/subscriptions", "data"),), per_parent(contact_subscription_rows)
-    ),
-    "contact_segments": Table(
-        (listed("GET", "/contacts/{id}/segments", "data"),), per_parent(contact_segment_rows)
-    ),
-    "company_segments": Table(
-        (listed("GET", "/companies/{id}/segments", "data"),), per_parent(company_segment_rows)
-    ),
+    "data_events": component("data_event"),
 }
+"""Objects of the spec a table's items are, besides those its endpoint's response declares."""
+
+
+def table_of(entry: Entry) -> Table:
+    """The spec's objects the catalogue entry's table is read from, and the source's rows of them."""
+    read = ENTRIES[entry.parent] if entry.read == "table" and entry.parent else entry
+    method = read.method
+    extra = (SPEC_OBJECTS[entry.name],) if entry.name in SPEC_OBJECTS else ()
+    if entry.read == "parts":
+        return Table((listed(method, entry.endpoint),), parts(entry.parts_key, entry.parent_column or ""))
+    if entry.read == "children":
+        assert entry.rows is not None
+        return Table(
+            (*extra, listed(method, entry.endpoint, entry.data_key)), per_parent(entry.rows, entry.endpoint)
+        )
+    if entry.detail:
+        return Table((listed(method, entry.detail),), one(plain_row))
+    row = entry.shape.row if entry.read in ("search", "table") else plain_row
+    return Table((*extra, listed(method, read.endpoint, read.data_key)), one(row))
+
+
+TABLES: dict[str, Table] = {
+    entry.name: table_of(entry) for entry in CATALOGUE if not entry.internal and entry.read != "exports"
+}
+"""Every table of the catalogue but the content exports (their columns are the export file's)."""
 
 
 # ----------------------------------------------------------------------------------------------------

@@ -18,11 +18,14 @@ then sends that page down the row path, so the tables come out the same either w
 
 from __future__ import annotations
 
+import functools
 import io
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+import logging
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Final
 
+import dlt
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pa_json
@@ -30,7 +33,8 @@ from dlt.common.normalizers.naming.snake_case import NamingConvention
 from dlt.common.normalizers.utils import generate_dlt_ids
 from dlt.common.schema.typing import TDataType, TTableSchemaColumns
 
-from .columns import custom_attribute_column
+from .columns import TABLE_COLUMNS, custom_attribute_column
+from .records import ChildList, Record, Shape, convert_timestamps, epoch_seconds, json_at, part_rows, present
 from .settings import TIMESTAMP_KEYS_EXTRA
 
 PARSE_TYPES: Final[dict[str, pa.DataType]] = {
@@ -56,14 +60,6 @@ class ArrowShapeError(ValueError):
 
 
 @dataclass(frozen=True)
-class ChildList:
-    """A list field the row path loads as a child table, maybe wrapped (`{"type": ..., "data": [...]}`)."""
-
-    field: str
-    wrapper_key: str | None = None
-
-
-@dataclass(frozen=True)
 class RecordShape:
     """How records of one kind become a root table on the Arrow path (and which of them go the row path)."""
 
@@ -76,6 +72,18 @@ class RecordShape:
     custom_key: str | None = "custom_attributes"
     custom_types: Mapping[str, TDataType] = field(default_factory=dict)
     """The workspace's custom attributes by their API name (GET /data_attributes) -> dlt type."""
+
+    @classmethod
+    def of(cls, table: str, shape: Shape, custom_types: Mapping[str, TDataType] | None = None) -> RecordShape:
+        """The Arrow path of `shape` (records.py) for `table`, typed by the spec's columns."""
+        return cls(
+            table,
+            TABLE_COLUMNS[table],
+            children=shape.children,
+            dropped=frozenset(shape.dropped),
+            custom_key=shape.custom_key,
+            custom_types=dict(custom_types or {}),
+        )
 
     def record_type(self) -> pa.StructType:
         """The record as the JSON reader should type it; fields not named here are inferred."""
@@ -351,19 +359,191 @@ def _concatenated(tables: list[pa.Table]) -> Iterator[pa.Table]:
         yield from tables
 
 
-def records_as_dicts(table: pa.Table, fields: Iterable[str]) -> list[dict[str, Any]]:
-    """The named top-level fields of each record as dicts (for code that reads embedded lists)."""
-    present = [name for name in fields if name in table.column_names]
-    return table.select(present).to_pylist()
-
-
-def filter_rows(table: pa.Table, keep: list[bool]) -> pa.Table:
-    return table if all(keep) else table.filter(pa.array(keep, type=pa.bool_()))
-
-
 def _column_name(key: str) -> str:
     return _NAMING.normalize_identifier(key)
 
 
 def _is_scalar(data_type: pa.DataType) -> bool:
     return any(check(data_type) for check in _SCALAR_IDS) or pa.types.is_timestamp(data_type)
+
+
+# ----------------------------------------------------------------------------------------------------
+# The page interface: the one place that knows whether a page is an Arrow table or a list of dicts
+# ----------------------------------------------------------------------------------------------------
+
+logger = logging.getLogger("sources.intercom")
+
+Page = Any
+"""A page of records as the readers pass it on: an Arrow table (the Arrow path) or a list of dicts (the
+row path). Readers never look inside: they hand it to the functions below."""
+
+BodyParser = Callable[[bytes], Any]
+BODY_PARSE_ERRORS: Final = (pa.ArrowInvalid, ArrowShapeError)
+"""What a `BodyParser` raises for a body it cannot read: the client then decodes it as plain JSON."""
+
+
+class Pages:
+    """The Arrow-or-rows choice, made once per source run (`arrow`): the shapes and body parsers of the
+    Arrow path, or none, and then every page is a list of dicts."""
+
+    def __init__(self, arrow: bool) -> None:
+        self.arrow = arrow
+
+    def shape(
+        self,
+        table: str,
+        shape: Shape,
+        custom_types: Mapping[str, TDataType] | None = None,
+        stored: Any = None,
+    ) -> RecordShape | None:
+        """The Arrow shape of `table`, typed as the destination stores it so far (`stored` columns); None
+        on the row path or for a shape the Arrow path does not take."""
+        if not self.arrow or not shape.arrow:
+            return None
+        record = RecordShape.of(table, shape, custom_types)
+        return record.with_stored_types(stored) if stored is not None else record
+
+    @staticmethod
+    def parser(
+        shape: RecordShape | None, list_path: Sequence[str], keep: Sequence[str] | None = None, **scalars: Any
+    ) -> BodyParser | None:
+        """The body parser for records of `shape` listed at `list_path` (None: decode as JSON);
+        `scalars` are the envelope's other fields read (`scroll_param="text"`), `keep` the fields kept."""
+        if shape is None:
+            return None
+        types = {name: PARSE_TYPES[kind] for name, kind in scalars.items()}
+        schema = envelope_schema(list_path, shape.record_type(), **types)
+        return functools.partial(parse_body, schema=schema, keep=keep)
+
+
+def records_of(body: Any, data_key: str, shape: RecordShape | None, dates: frozenset[str]) -> Page:
+    """The records of a body: an Arrow table of their top-level fields (root timestamps converted)
+    when the body was read as Arrow and fits the shape, else dicts with their timestamps converted."""
+    if isinstance(body, pa.Table) and shape is not None:
+        records = records_at(body, (data_key,))
+        try:
+            return convert_root_timestamps(records, shape)
+        except ArrowShapeError as exc:
+            logger.info(f"a page of {shape.table} goes the row path: {exc}")
+            rows = records.to_pylist()
+    else:
+        rows = json_at(body, (data_key,)) or []
+    return [convert_timestamps(row, dates) for row in rows]
+
+
+def changed_rows(page: Page, keep: Callable[[list[str], list[int]], list[bool]]) -> Page | None:
+    """The rows of `page` that `keep` (given each row's id and `updated_at` in unix seconds) keeps; None
+    for an empty Arrow page, which is not passed on (an empty list is, as dlt's incremental expects)."""
+    if isinstance(page, pa.Table):
+        if not page.num_rows:
+            return None
+        micros = page.column("updated_at").cast(pa.int64())
+        seconds = pc.divide(micros, 1_000_000).to_pylist()
+        kept = keep(page.column("id").to_pylist(), seconds)
+        return page if all(kept) else page.filter(pa.array(kept, type=pa.bool_()))
+    kept = keep([row["id"] for row in page], [epoch_seconds(row["updated_at"]) for row in page])
+    return [row for row, keeps in zip(page, kept, strict=True) if keeps]
+
+
+def page_ids(page: Page) -> list[str]:
+    return page.column("id").to_pylist() if isinstance(page, pa.Table) else [row["id"] for row in page]
+
+
+def page_records(page: Page, fields: Iterable[str]) -> list[Record]:
+    """The records of a page as dicts; from an Arrow page only the named top-level fields."""
+    if not isinstance(page, pa.Table):
+        return list(page)
+    return page.select([name for name in fields if name in page.column_names]).to_pylist()
+
+
+def oldest(body: Any, data_key: str, field_name: str) -> int | None:
+    """The smallest value of a numeric field (unix seconds, as the API sends it) among the records of a
+    body, Arrow or decoded JSON; None if there are none."""
+    if isinstance(body, pa.Table):
+        values = records_at(body, (data_key,))
+        if not len(values) or field_name not in values.type.names:
+            return None
+        smallest = pc.min(field_of(values, field_name)).as_py()
+        return None if smallest is None else int(smallest)
+    stamps = [row.get(field_name) for row in json_at(body, (data_key,)) or []]
+    numbers = [int(stamp) for stamp in stamps if isinstance(stamp, int | float)]
+    return min(numbers) if numbers else None
+
+
+def body_value(body: Any, path: Sequence[str]) -> Any:
+    """The scalar at `path` of a body, Arrow (one row) or decoded JSON; None where it is missing."""
+    return value_at(body, path) if isinstance(body, pa.Table) else json_at(body, path)
+
+
+def body_list_length(body: Any, path: Sequence[str]) -> int:
+    if isinstance(body, pa.Table):
+        return len(records_at(body, path))
+    return len(json_at(body, path) or [])
+
+
+def root_items(
+    page: Page, shape: RecordShape | None, row_of: Callable[[Record], Record], dates: frozenset[str]
+) -> Iterator[Page]:
+    """A page as items of its table: the row path makes each row with `row_of`; the Arrow path yields the
+    root rows' Arrow table, then as rows (by `row_of`) the records with child rows and all of a page the
+    shape cannot take."""
+    if not isinstance(page, pa.Table) or shape is None:
+        yield [row_of(record) for record in page]
+        return
+    page = page.drop_columns([name for name in shape.dropped if name in page.column_names])
+    try:
+        plain, with_children = split_rows_with_children(page, shape)
+        table: pa.Table | None = root_table(plain, shape, current_load_id())
+    except ArrowShapeError as exc:
+        logger.info(f"a page of {shape.table} goes the row path: {exc}")
+        with_children, table = page, None
+    if table is not None and table.num_rows:
+        yield table
+    if with_children.num_rows:
+        yield [row_of(convert_timestamps(record, dates)) for record in with_children.to_pylist()]
+
+
+def part_items(
+    details: list[Any], shape: RecordShape | None, parts_key: str, parent_column: str
+) -> Iterator[Page]:
+    """The parts of conversation or ticket bodies (Arrow or decoded JSON), each with `parent_column`:
+    an Arrow table of those without child rows, then as rows those with attachments (all of them where
+    the shape cannot take them, or the bodies are JSON)."""
+    path = (parts_key, parts_key)
+    bodies = [detail for detail in details if isinstance(detail, pa.Table)]
+    rows = _part_rows(
+        [detail for detail in details if not isinstance(detail, pa.Table)], parts_key, parent_column
+    )
+    if bodies and shape is not None:
+        try:
+            joined = pa.concat_tables(bodies, promote_options="permissive")
+            parts = records_at(joined, path)
+            if len(parts):
+                records = convert_root_timestamps(parts, shape).drop_columns(
+                    [name for name in (parent_column,) if name in parts.type.names]
+                )
+                parents = pc.take(joined.column("id"), parent_index(joined, path))
+                records = records.append_column(parent_column, parents)
+                plain, with_children = split_rows_with_children(records, shape)
+                table = root_table(plain, shape, current_load_id())
+                rows += [present(convert_timestamps(part)) for part in with_children.to_pylist()]
+                if table.num_rows:
+                    yield table
+        except (ArrowShapeError, pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+            logger.info(f"a page of {shape.table} goes the row path: {exc}")
+            rows += _part_rows(
+                [detail for body in bodies for detail in body.to_pylist()], parts_key, parent_column
+            )
+    if rows:
+        yield rows
+
+
+def _part_rows(details: list[Record], parts_key: str, parent_column: str) -> list[Record]:
+    return [
+        part for detail in details for part in part_rows(convert_timestamps(detail), parts_key, parent_column)
+    ]
+
+
+def current_load_id() -> str:
+    """The id of the load package being extracted (the row path's `_dlt_load_id`)."""
+    return str(dlt.current.load_package_state()["load_id"])

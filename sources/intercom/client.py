@@ -19,7 +19,6 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Final, TypeVar
 from urllib.parse import urlparse
 
-import pyarrow as pa
 import requests
 from dlt.common import json, jsonpath
 from dlt.sources.helpers.rest_client import RESTClient
@@ -34,7 +33,7 @@ from requests.adapters import HTTPAdapter
 from requests.hooks import dispatch_hook
 
 from . import settings
-from .arrow_pages import ArrowShapeError, records_at, value_at
+from .arrow_pages import BODY_PARSE_ERRORS, BodyParser, body_list_length, body_value
 from .errors import (
     AuthenticationError,
     ConfigurationError,
@@ -48,9 +47,9 @@ logger = logging.getLogger("sources.intercom")
 
 _T = TypeVar("_T")
 _R = TypeVar("_R")
-BodyParser = Callable[[bytes], Any]
 ArrowOrJson = Any
-"""A body read by a `BodyParser` (an Arrow table), or the decoded JSON where the parser could not read it."""
+"""A body read by a `BodyParser` (arrow_pages.py), or the decoded JSON where none was given or it could not
+read the body."""
 
 TRANSIENT_EXCEPTIONS = (
     requests.exceptions.ConnectionError,
@@ -215,22 +214,27 @@ class IntercomSession(requests.Session):
         self.mount("https://", adapter)
         self.mount("http://", adapter)
 
-    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+    def send(  # type: ignore[override]
+        self, request: requests.PreparedRequest, parse_body: BodyParser | None = None, **kwargs: Any
+    ) -> requests.Response:
+        """Sends `request`; with `parse_body` (the Arrow path), its body is read by it."""
         hooks, request.hooks = request.hooks, {"response": []}
         kwargs.setdefault("timeout", (settings.CONNECT_TIMEOUT_SECONDS, settings.READ_TIMEOUT_SECONDS))
         try:
-            response = self._send_with_retries(request, **kwargs)
+            response = self._send_with_retries(request, parse_body, **kwargs)
         finally:
             request.hooks = hooks
         return dispatch_hook("response", hooks, response, **kwargs)
 
-    def _send_with_retries(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+    def _send_with_retries(
+        self, request: requests.PreparedRequest, parse_body: BodyParser | None, **kwargs: Any
+    ) -> requests.Response:
         endpoint = f"{request.method} {urlparse(request.url).path}"
         single_attempt = urlparse(request.url).path in self.single_attempt_paths
         attempt = rate_limited = 0
         while True:
             attempt += 1
-            failure, response = self._attempt(request, **kwargs)
+            failure, response = self._attempt(request, parse_body, **kwargs)
             if response is not None and response.status_code == 429:
                 rate_limited += 1
                 if rate_limited > settings.MAX_RATE_LIMIT_WAITS:
@@ -255,7 +259,7 @@ class IntercomSession(requests.Session):
             time.sleep(delay * random.uniform(0.5, 1.0))
 
     def _attempt(
-        self, request: requests.PreparedRequest, **kwargs: Any
+        self, request: requests.PreparedRequest, parse_body: BodyParser | None, **kwargs: Any
     ) -> tuple[str | None, requests.Response | None]:
         """One try. Returns (why it failed transiently or None, the response if any)."""
         self.limiter.acquire()
@@ -277,7 +281,7 @@ class IntercomSession(requests.Session):
             return f"HTTP {status}", response
         if status >= 400:
             raise self._error_for(response, request)
-        if not kwargs.get("stream") and not _parse_json_body(response, getattr(request, "parse_body", None)):
+        if not kwargs.get("stream") and not _parse_json_body(response, parse_body):
             return "truncated or invalid JSON body", response
         return None, response
 
@@ -311,17 +315,16 @@ class IntercomSession(requests.Session):
 def _parse_json_body(response: requests.Response, parse_body: BodyParser | None = None) -> bool:
     """Parses a JSON body once and pins the result on the response; False if it is truncated or invalid.
 
-    With `parse_body` (the Arrow path) its result is pinned as `response.parsed`; a body it cannot read is
-    parsed as plain JSON instead (`parsed` is then None), and only a body that is no JSON at all fails.
+    With `parse_body` (the Arrow path) the body is read by it; a body it cannot read is parsed as plain JSON
+    instead, and only a body that is no JSON at all fails.
     """
     if "json" not in response.headers.get("Content-Type", "") or not response.content:
         return True
     if parse_body is not None:
         try:
-            response.parsed = parse_body(response.content)  # type: ignore[attr-defined]
+            parse_body(response.content)
             return True
-        except (pa.ArrowInvalid, ArrowShapeError) as exc:
-            response.parsed = None  # type: ignore[attr-defined]
+        except BODY_PARSE_ERRORS as exc:
             logger.info("body of %s not read as Arrow (%s); read as rows", response.request.path_url, exc)
     try:
         parsed = json.loadb(response.content)
@@ -471,10 +474,15 @@ class IntercomClient:
             auth=self.rest.auth,
         )
         prepared = self.session.prepare_request(request)
-        prepared.parse_body = parse_body  # type: ignore[attr-defined]  # read by IntercomSession._attempt
-        response = self.session.send(prepared)
-        parsed = getattr(response, "parsed", None)
-        return parsed if parsed is not None else response.json()
+        read: list[Any] = []  # what `parse_body` made of the body of the attempt that succeeded
+
+        def parse(content: bytes) -> Any:
+            assert parse_body is not None
+            read.append(parse_body(content))
+            return read[-1]
+
+        response = self.session.send(prepared, parse if parse_body is not None else None)
+        return read[-1] if read else response.json()
 
     def cursor_pages(
         self, path: str, data_key: str, params: dict[str, Any] | None = None
@@ -644,25 +652,6 @@ def read_ahead(items: Iterator[_T], depth: int = settings.READ_AHEAD_PAGES) -> I
             yield value
     finally:
         stopped.set()
-
-
-def json_at(body: Any, path: Sequence[str]) -> Any:
-    """The value at `path` of decoded JSON; None where any step is missing."""
-    node: Any = body
-    for key in path:
-        node = node.get(key) if isinstance(node, dict) else None
-    return node
-
-
-def body_value(body: ArrowOrJson, path: Sequence[str]) -> Any:
-    """The scalar at `path` of a body, Arrow (one row) or decoded JSON; None where it is missing."""
-    return value_at(body, path) if isinstance(body, pa.Table) else json_at(body, path)
-
-
-def body_list_length(body: ArrowOrJson, path: Sequence[str]) -> int:
-    if isinstance(body, pa.Table):
-        return len(records_at(body, path))
-    return len(json_at(body, path) or [])
 
 
 @functools.lru_cache(maxsize=64)

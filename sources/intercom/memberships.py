@@ -7,6 +7,8 @@ column); a parent whose list became empty is emptied too.
 
 Contacts embed their tags, companies and subscriptions cut at 10 items (`has_more`); the embedded copy is
 used when it is complete, and the contact's own endpoint is called only when it is not.
+
+Each function takes the `endpoint` of the sub-list from its catalogue entry (`/contacts/{id}/tags`).
 """
 
 from __future__ import annotations
@@ -94,18 +96,18 @@ def link_rows(
     return with_tombstones(parent_column, (parent["id"] for parent in parents), rows, member_column)
 
 
-def contact_tag_rows(client: IntercomClient, contacts: list[Record]) -> list[Record]:
+def contact_tag_rows(client: IntercomClient, contacts: list[Record], endpoint: str) -> list[Record]:
     def fetch(contact_id: str) -> list[str]:
-        return [tag["id"] for tag in client.get_list(f"/contacts/{contact_id}/tags", "data")]
+        return [tag["id"] for tag in client.get_list(endpoint.format(id=contact_id), "data")]
 
     return link_rows(
         client, contacts, ("contact_id", "tag_id"), lambda c: complete_embedded_ids(c, "tags"), fetch
     )
 
 
-def contact_company_rows(client: IntercomClient, contacts: list[Record]) -> list[Record]:
+def contact_company_rows(client: IntercomClient, contacts: list[Record], endpoint: str) -> list[Record]:
     def fetch(contact_id: str) -> list[str]:
-        pages = client.numbered_pages(f"/contacts/{contact_id}/companies", "data")
+        pages = client.numbered_pages(endpoint.format(id=contact_id), "data")
         return [company["id"] for page in pages for company in page]
 
     return link_rows(
@@ -113,16 +115,16 @@ def contact_company_rows(client: IntercomClient, contacts: list[Record]) -> list
     )
 
 
-def contact_segment_rows(client: IntercomClient, contacts: list[Record]) -> list[Record]:
+def contact_segment_rows(client: IntercomClient, contacts: list[Record], endpoint: str) -> list[Record]:
     """Contacts embed no segment list: one call per contact."""
 
     def fetch(contact_id: str) -> list[str]:
-        return [segment["id"] for segment in client.get_list(f"/contacts/{contact_id}/segments", "data")]
+        return [segment["id"] for segment in client.get_list(endpoint.format(id=contact_id), "data")]
 
     return link_rows(client, contacts, ("contact_id", "segment_id"), lambda _: None, fetch)
 
 
-def company_segment_rows(client: IntercomClient, companies: list[Record]) -> list[Record]:
+def company_segment_rows(client: IntercomClient, companies: list[Record], endpoint: str) -> list[Record]:
     """From the company's embedded `segments` (complete), else GET /companies/{id}/segments."""
 
     def embedded(company: Record) -> list[str] | None:
@@ -132,12 +134,12 @@ def company_segment_rows(client: IntercomClient, companies: list[Record]) -> lis
         return [segment["id"] for segment in wrapper["segments"]]
 
     def fetch(company_id: str) -> list[str]:
-        return [segment["id"] for segment in client.get_list(f"/companies/{company_id}/segments", "data")]
+        return [segment["id"] for segment in client.get_list(endpoint.format(id=company_id), "data")]
 
     return link_rows(client, companies, ("company_id", "segment_id"), embedded, fetch)
 
 
-def contact_subscription_rows(client: IntercomClient, contacts: list[Record]) -> list[Record]:
+def contact_subscription_rows(client: IntercomClient, contacts: list[Record], endpoint: str) -> list[Record]:
     """Explicit opt-ins and opt-outs: `(contact_id, subscription_type_id, consent_type)`.
 
     Embedded `opted_in_subscription_types` / `opted_out_subscription_types` give the state directly. When
@@ -158,7 +160,7 @@ def contact_subscription_rows(client: IntercomClient, contacts: list[Record]) ->
             states[contact["id"]] = [(i, "opt_in") for i in opted_in] + [(i, "opt_out") for i in opted_out]
 
     def fetch(contact_id: str) -> list[tuple[str, str]]:
-        items = client.get_list(f"/contacts/{contact_id}/subscriptions", "data")
+        items = client.get_list(endpoint.format(id=contact_id), "data")
         return [(item["id"], item.get("consent_type") or "") for item in items]
 
     for contact_id, pairs in zip(missing, client.map_concurrently(fetch, missing), strict=True):
@@ -172,7 +174,7 @@ def contact_subscription_rows(client: IntercomClient, contacts: list[Record]) ->
     return with_tombstones("contact_id", (c["id"] for c in contacts), rows, "subscription_type_id")
 
 
-def note_rows(client: IntercomClient, contacts: list[Record]) -> list[Record]:
+def note_rows(client: IntercomClient, contacts: list[Record], endpoint: str) -> list[Record]:
     """Notes of the given contacts, fetched only for contacts whose embedded list says they have any."""
     with_notes = [
         c["id"]
@@ -181,21 +183,21 @@ def note_rows(client: IntercomClient, contacts: list[Record]) -> list[Record]:
     ]
 
     def fetch(contact_id: str) -> list[Record]:
-        pages = client.numbered_pages(f"/contacts/{contact_id}/notes", "data")
+        pages = client.numbered_pages(endpoint.format(id=contact_id), "data")
         return [note_row(convert_timestamps(note)) for page in pages for note in page]
 
     rows = [note for notes in client.map_concurrently(fetch, with_notes) if notes for note in notes]
     return with_tombstones("contact_id", (c["id"] for c in contacts), rows, "id")
 
 
-def data_event_rows(client: IntercomClient, contacts: list[Record]) -> list[Record]:
+def data_event_rows(client: IntercomClient, contacts: list[Record], endpoint: str) -> list[Record]:
     """Data events of the given contacts (the API lists only the last 90 days), merged on `id`."""
 
     def fetch(contact_id: str) -> list[Record]:
         params = {"type": "user", "intercom_user_id": contact_id}
         return [
             convert_timestamps(event)
-            for page in client.link_pages("/events", "events", params)
+            for page in client.link_pages(endpoint, "events", params)
             for event in page
         ]
 

@@ -6,14 +6,11 @@ dlt flattens nested objects into columns (`location__city`) and turns lists into
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from dlt.common.schema.typing import TDataType
-
-from .arrow_pages import ChildList, RecordShape
-from .columns import TABLE_COLUMNS
 from .settings import CONTACT_TRUNCATED_LISTS, TIMESTAMP_KEYS_EXTRA
 
 Record = dict[str, Any]
@@ -79,56 +76,88 @@ def present(record: Record, dropped: Collection[str] = ()) -> Record:
     return {key: value for key, value in record.items() if value is not None and key not in dropped}
 
 
-def contact_row(contact: Record) -> Record:
-    """A contact without the embedded lists Intercom cuts at 10 items (loaded complete elsewhere)."""
-    row = present(contact, CONTACT_TRUNCATED_LISTS)
-    row["social_profiles"] = unwrap_list(contact.get("social_profiles"), "data")
-    return row
+@dataclass(frozen=True)
+class ChildList:
+    """A list field the row path loads as a child table, maybe wrapped (`{"type": ..., "data": [...]}`)."""
+
+    field: str
+    wrapper_key: str | None = None
 
 
-def company_row(company: Record) -> Record:
-    """A company with its complete tag list as a child table; segments go to `company_segments`."""
-    row = present(company, ("segments",))
-    row["tags"] = unwrap_list(company.get("tags"), "tags")
-    return row
+@dataclass(frozen=True)
+class Shape:
+    """What a row holds of a record: the one declaration of a table's shape.
 
-
-def conversation_row(conversation: Record) -> Record:
-    """A conversation with its contacts, tags, teammates, topics and linked objects as child tables.
-
-    Parts are not part of the row: they go to `conversation_parts`.
+    The row path applies it with `row`; the Arrow path (arrow_pages.py) derives its `RecordShape` from it,
+    so the two cannot drift apart. `arrow` says whether the Arrow path may shape the table at all.
     """
-    row = present(conversation, ("conversation_parts",))
-    row["contacts"] = unwrap_list(conversation.get("contacts"), "contacts")
-    row["tags"] = unwrap_list(conversation.get("tags"), "tags")
-    row["teammates"] = unwrap_list(conversation.get("teammates"), "teammates")
-    row["topics"] = unwrap_list(conversation.get("topics"), "topics")
-    row["linked_objects"] = unwrap_list(conversation.get("linked_objects"), "data")
-    return row
+
+    dropped: tuple[str, ...] = ()
+    """Fields not loaded from the record."""
+    children: tuple[ChildList, ...] = ()
+    """Lists that become child tables; a wrapped one is reduced to the list it wraps."""
+    references: tuple[tuple[str, str], ...] = ()
+    """(column, field): an embedded object reduced to its id (`ticket_type` -> `ticket_type_id`)."""
+    custom_key: str | None = "custom_attributes"
+    arrow: bool = False
+
+    def row(self, record: Record) -> Record:
+        row = present(record, self.dropped)
+        for column, field in self.references:
+            row[column] = (record.get(field) or {}).get("id")
+        for child in self.children:
+            if child.wrapper_key is not None:
+                row[child.field] = unwrap_list(record.get(child.field), child.wrapper_key)
+        return row
 
 
-def ticket_row(ticket: Record) -> Record:
-    """A ticket with its contacts and linked objects as child tables; the embedded ticket type is
-    reduced to `ticket_type_id` (the `ticket_types` table holds it) and parts go to `ticket_parts`."""
-    row = present(ticket, ("ticket_parts", "ticket_type"))
-    row["ticket_type_id"] = (ticket.get("ticket_type") or {}).get("id")
-    row["contacts"] = unwrap_list(ticket.get("contacts"), "contacts")
-    row["linked_objects"] = unwrap_list(ticket.get("linked_objects"), "data")
-    return row
+CONTACT = Shape(dropped=CONTACT_TRUNCATED_LISTS, children=(ChildList("social_profiles", "data"),), arrow=True)
+"""A contact without the embedded lists Intercom cuts at 10 items (loaded complete elsewhere)."""
+
+COMPANY = Shape(dropped=("segments",), children=(ChildList("tags", "tags"),), arrow=True)
+"""A company with its complete tag list as a child table; segments go to `company_segments`."""
+
+CONVERSATION = Shape(
+    dropped=("conversation_parts",),
+    children=(
+        ChildList("contacts", "contacts"),
+        ChildList("tags", "tags"),
+        ChildList("teammates", "teammates"),
+        ChildList("topics", "topics"),
+        ChildList("linked_objects", "data"),
+    ),
+)
+"""A conversation with its contacts, tags, teammates, topics and linked objects as child tables; parts
+are not part of the row: they go to `conversation_parts`."""
+
+TICKET = Shape(
+    dropped=("ticket_parts", "ticket_type"),
+    references=(("ticket_type_id", "ticket_type"),),
+    children=(ChildList("contacts", "contacts"), ChildList("linked_objects", "data")),
+)
+"""A ticket with its contacts and linked objects as child tables; the embedded ticket type is reduced to
+`ticket_type_id` (the `ticket_types` table holds it) and parts go to `ticket_parts`."""
+
+PART = Shape(children=(ChildList("attachments"),), custom_key=None, arrow=True)
+"""A conversation or ticket part; its attachments become a child table (the parent's id is added)."""
+
+NOTE = Shape(dropped=("contact", "author"), references=(("contact_id", "contact"), ("author_id", "author")))
+"""A note with `contact_id` and `author_id` (the admin's details live in `admins`)."""
+
+PLAIN = Shape()
+"""Every other table: the record as it comes (nulls dropped)."""
+
+contact_row = CONTACT.row
+company_row = COMPANY.row
+conversation_row = CONVERSATION.row
+ticket_row = TICKET.row
+note_row = NOTE.row
 
 
 def part_rows(parent: Record, parts_key: str, parent_column: str) -> list[Record]:
     """The parts embedded in a conversation or ticket, each carrying its parent's id."""
     parts = unwrap_list(parent.get(parts_key), parts_key)
-    return [{**present(part), parent_column: parent["id"]} for part in parts]
-
-
-def note_row(note: Record) -> Record:
-    """A note with `contact_id` and `author_id` (the admin's details live in `admins`)."""
-    row = present(note, ("contact", "author"))
-    row["contact_id"] = (note.get("contact") or {}).get("id")
-    row["author_id"] = (note.get("author") or {}).get("id")
-    return row
+    return [{**PART.row(part), parent_column: parent["id"]} for part in parts]
 
 
 def plain_row(record: Record) -> Record:
@@ -136,32 +165,13 @@ def plain_row(record: Record) -> Record:
     return convert_timestamps(present(record))
 
 
+def json_at(body: Any, path: Sequence[str]) -> Any:
+    """The value at `path` of decoded JSON; None where any step is missing."""
+    node: Any = body
+    for key in path:
+        node = node.get(key) if isinstance(node, dict) else None
+    return node
+
+
 def epoch_seconds(value: datetime) -> int:
     return int(value.timestamp())
-
-
-def contact_shape(custom_types: Mapping[str, TDataType]) -> RecordShape:
-    """`contact_row` on the Arrow path."""
-    return RecordShape(
-        "contacts",
-        TABLE_COLUMNS["contacts"],
-        children=(ChildList("social_profiles", "data"),),
-        dropped=frozenset(CONTACT_TRUNCATED_LISTS),
-        custom_types=custom_types,
-    )
-
-
-def company_shape(custom_types: Mapping[str, TDataType]) -> RecordShape:
-    """`company_row` on the Arrow path."""
-    return RecordShape(
-        "companies",
-        TABLE_COLUMNS["companies"],
-        children=(ChildList("tags", "tags"),),
-        dropped=frozenset({"segments"}),
-        custom_types=custom_types,
-    )
-
-
-def part_shape(table: str) -> RecordShape:
-    """`part_rows` on the Arrow path (the parent's id column is added by the caller)."""
-    return RecordShape(table, TABLE_COLUMNS[table], children=(ChildList("attachments"),), custom_key=None)

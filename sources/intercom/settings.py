@@ -58,37 +58,10 @@ SCROLL_BUSY_WAIT_SECONDS: Final = 15.0
 SCROLL_BUSY_MAX_WAIT_SECONDS: Final = 180.0
 SCROLL_MAX_RESTARTS: Final = 5
 
-# Endpoints
+# Endpoints the client itself knows; every table's endpoints are in catalogue.py
 ME: Final = "/me"
-CONTACTS_SEARCH: Final = "/contacts/search"
-CONVERSATIONS_SEARCH: Final = "/conversations/search"
-CONVERSATION: Final = "/conversations/{id}"
 COMPANIES_SCROLL: Final = "/companies/scroll"
 
-# Reference lists, replaced on every run: resource -> (path, record key, query params, paged by page number).
-# Intercom names the list in each envelope differently; ticket types follow the spec's example (`data`).
-REFERENCE_LISTS: Final[dict[str, tuple[str, str, dict[str, str], bool]]] = {
-    "admins": ("/admins", "admins", {}, False),
-    "teams": ("/teams", "teams", {}, False),
-    "tags": ("/tags", "data", {}, False),
-    "segments": ("/segments", "segments", {"include_count": "true"}, False),
-    "subscription_types": ("/subscription_types", "data", {}, False),
-    "ticket_types": ("/ticket_types", "data", {}, False),
-    "help_centers": ("/help_center/help_centers", "data", {}, True),
-    "help_center_collections": ("/help_center/collections", "data", {}, True),
-    "articles": ("/articles", "data", {}, True),
-    "news_items": ("/news/news_items", "data", {}, True),
-    "newsfeeds": ("/news/newsfeeds", "data", {}, True),
-}
-
-REFERENCE_DETAILS: Final[dict[str, str]] = {"articles": "/articles/{id}"}
-"""Reference lists whose items lack fields that only each item's own GET carries, read item by item after
-the list (concurrently): article `statistics` (views, conversations, reactions) are not in the spec's
-`article_list_item`, only in `article` (GET /articles/{id}). One more call per article and run."""
-
-TICKETS_SEARCH: Final = "/tickets/search"
-TICKET: Final = "/tickets/{id}"
-ACTIVITY_LOGS: Final = "/admins/activity_logs"
 ACTIVITY_LOG_WINDOW_DAYS: Final = 30
 EXPORT_WINDOW_DAYS: Final = 30
 """Content export job length: a two-year backfill is 25 jobs."""

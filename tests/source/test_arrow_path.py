@@ -18,6 +18,7 @@ import pytest
 
 from sources.intercom.arrow_pages import (
     ArrowShapeError,
+    RecordShape,
     convert_root_timestamps,
     envelope_schema,
     parse_body,
@@ -25,7 +26,7 @@ from sources.intercom.arrow_pages import (
     root_table,
     split_rows_with_children,
 )
-from sources.intercom.records import contact_shape
+from sources.intercom.records import CONTACT
 from tests.source.conftest import Harness, start_harness
 
 RESOURCES = ("contacts", "companies", "conversations", "conversation_parts", "contact_tags")
@@ -123,7 +124,7 @@ def contact(**fields: Any) -> dict[str, Any]:
 
 
 def shaped(records: list[dict[str, Any]]) -> tuple[pa.Table, pa.Table]:
-    shape = contact_shape({"Plan Tier": "text", "Last Demo": "timestamp"})
+    shape = RecordShape.of("contacts", CONTACT, {"Plan Tier": "text", "Last Demo": "timestamp"})
     schema = envelope_schema(("data",), shape.record_type(), **{"pages.next.starting_after": pa.string()})
     table = convert_root_timestamps(records_at(parse_body(contacts_body(records), schema), ("data",)), shape)
     plain, with_children = split_rows_with_children(table, shape)

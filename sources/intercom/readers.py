@@ -1,0 +1,384 @@
+"""The readers: one generator per kind of endpoint, each reading the tables of its catalogue entries.
+
+A reader takes the catalogue `entry` it reads and the `Run` (client, page interface, options) as keyword
+arguments; `build.py` binds them, and a cursor where the entry has one. Pages come and go through the page
+interface (arrow_pages.py): a reader never knows whether it holds Arrow tables or rows.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import dlt
+from dlt.common import logger
+
+from . import settings
+from .arrow_pages import (
+    Page,
+    Pages,
+    RecordShape,
+    batched,
+    body_list_length,
+    body_value,
+    changed_rows,
+    oldest,
+    page_ids,
+    page_records,
+    part_items,
+    records_of,
+    root_items,
+)
+from .catalogue import Entry
+from .client import SEARCH_CURSOR, IntercomClient, read_ahead
+from .columns import CUSTOM_ATTRIBUTE_TYPES, custom_attribute_hints, keep_stored_types
+from .deletions import gone_markers, is_gone, stored_row
+from .exports import content_export_rows
+from .records import Record, epoch_seconds, plain_row
+from .search import contacts_updated_query, exact_updated_query
+from .windows import DAY, time_windows
+
+QUERIES = {"contacts": contacts_updated_query, "exact": exact_updated_query}
+"""How a search asks for `updated_at` (catalogue `query`)."""
+
+MEMBERSHIP_FIELDS = (
+    "id",
+    "tags",
+    "companies",
+    "notes",
+    "opted_in_subscription_types",
+    "opted_out_subscription_types",
+    "segments",
+)
+"""The fields of a contact or company the membership tables read (memberships.py)."""
+
+
+@dataclass(frozen=True)
+class Run:
+    """What every reader of one source run shares: the client, the page interface and the options."""
+
+    client: IntercomClient
+    pages: Pages
+    attributes: DataAttributes
+    start: datetime | None
+    end: datetime | None
+    start_given: bool
+    contacts_lookback_seconds: int
+    conversations_lookback_seconds: int
+    activity_log_window_days: int
+    export_window_days: int
+    export_poll_seconds: float
+    export_max_wait_seconds: float
+    reconcile_deletes: bool
+
+    def option(self, name: str | None) -> Any:
+        return None if name is None else getattr(self, name)
+
+    @property
+    def reconciling(self) -> bool:
+        return self.reconcile_deletes and self.end is None
+
+    def shape(self, entry: Entry) -> RecordShape | None:
+        """The Arrow shape of the entry's table, typed as the destination stores it so far; None on the
+        row path."""
+        table = entry.shaped_table
+        if not self.pages.arrow or not entry.shape.arrow:
+            return None
+        custom = self.attributes.custom_types(entry.model) if entry.model else None
+        schema = dlt.current.source_schema()
+        stored = schema.get_table_columns(table) if table in schema.tables else {}
+        return self.pages.shape(table, entry.shape, custom, stored)
+
+    def dates(self, entry: Entry) -> frozenset[str]:
+        return self.attributes.custom_date_keys(entry.model) if entry.model else frozenset()
+
+    def hinted(self, entry: Entry, item: Page) -> Page:
+        return self.attributes.with_column_hints(entry.model, item) if entry.model else item
+
+
+def search(cursor: Any, *, run: Run, entry: Entry) -> Iterator[Page]:
+    """Pages of a search sorted by `updated_at`, timestamps converted, rows already loaded dropped.
+
+    `sort="desc"` stops after the first page reaching below the cursor's start: the query's own bounds may
+    be coarser (contact search matches whole days), the sort is exact. A feed (`internal`) yields its pages
+    to the tables that name it as parent; a table yields its rows. With `reconcile_deletes`, the ids listed
+    at `live_ids` give the gone markers (deletions.py).
+    """
+    start, end = _epoch(cursor.start_value), _epoch(cursor.end_value)
+    query = QUERIES[entry.query or "exact"](start, end)
+    shape = run.shape(entry)
+    dates = run.dates(entry)
+    parser = run.pages.parser(shape, (entry.data_key,), **{".".join(SEARCH_CURSOR): "text"})
+    recent = RecentRows(
+        dlt.current.resource_state(), run.option(entry.cursor and entry.cursor.lookback), cursor
+    )
+    since = start or 0
+    descending = entry.sort == "desc"
+
+    def reached_the_start(body: Any) -> bool:
+        smallest = oldest(body, entry.data_key, cursor.cursor_path)
+        return smallest is None or smallest < since
+
+    def pages() -> Iterator[Page]:
+        stop_after = reached_the_start if descending else None
+        bodies = run.client.search_bodies(
+            entry.endpoint, query, parser, descending=descending, stop_after=stop_after
+        )
+        for body in bodies:
+            page = changed_rows(records_of(body, entry.data_key, shape, dates), recent.keep)
+            if page is not None:
+                yield page
+
+    try:
+        for page in batched(pages(), settings.ARROW_BATCH_ROWS):
+            yield from [page] if entry.internal else table(page, run=run, entry=entry)
+    finally:
+        recent.prune()
+    if run.reconciling and entry.live_ids and entry.reconciled:
+        live = {record["id"] for page in run.client.cursor_pages(entry.live_ids, "data") for record in page}
+        yield from gone_markers(entry.reconciled, live)
+
+
+def scroll(cursor: Any, *, run: Run, entry: Entry) -> Iterator[Page]:
+    """All records of a scroll (GET /companies/scroll, the only complete listing), one scroll at a time.
+
+    The API cannot filter by date, so every run scrolls them all and the cursor is applied client-side:
+    only changed records reach the tables. With `reconcile_deletes`, those missing from the scroll follow as
+    gone markers.
+    """
+    shape = run.shape(entry)
+    dates = run.dates(entry)
+    live: set[str] = set()
+
+    def pages() -> Iterator[Page]:
+        for body in run.client.scroll_companies(
+            run.pages.parser(shape, (entry.data_key,), scroll_param="text")
+        ):
+            page = records_of(body, entry.data_key, shape, dates)
+            live.update(page_ids(page))
+            yield page
+
+    yield from batched(pages(), settings.ARROW_BATCH_ROWS)
+    if run.reconciling and entry.reconciled:
+        yield from gone_markers(entry.reconciled, live)
+
+
+def table(page: Page, *, run: Run, entry: Entry) -> Iterator[Page]:
+    """A feed's page as rows of the entry's table (gone markers as they are stored), by the Arrow path
+    where the page came that way, marked with the model's column hints."""
+    shape = run.shape(entry) if entry.shape.arrow else None
+
+    def row_of(record: Record) -> Record:
+        return stored_row(record) if is_gone(record) else entry.shape.row(record)
+
+    for item in root_items(page, shape, row_of, run.dates(entry)):
+        yield run.hinted(entry, item)
+
+
+def children(page: Page, *, run: Run, entry: Entry) -> Iterator[list[Record]]:
+    """Rows belonging to each parent of a page (memberships.py), read from `entry.endpoint` where the
+    parent does not embed them complete."""
+    assert entry.rows is not None
+    yield entry.rows(run.client, page_records(page, MEMBERSHIP_FIELDS), entry.endpoint)
+
+
+def parts(page: Page, *, run: Run, entry: Entry) -> Iterator[Page]:
+    """Parts of each conversation or ticket of a page, each with the parent's id (`parent_column`): from
+    the parent when it embeds them, else from its own GET (`entry.endpoint`), fetched concurrently.
+
+    The API returns the newest 500 parts of a parent; older parts loaded by earlier runs stay.
+    """
+    key, parent_column = entry.parts_key, entry.parent_column or "parent_id"
+    shape = run.shape(entry)
+    # a detail body is read for its id and parts only: the rest of the parent is not held
+    parser = run.pages.parser(shape, (key, key), keep=("id", key), id="text")
+    parents = page_records(page, ("id", key))
+    embedded = [parent for parent in parents if isinstance(parent.get(key), dict)]
+    paths = [entry.endpoint.format(id=parent["id"]) for parent in parents if parent not in embedded]
+    details = embedded + [detail for detail in run.client.fetch_each(paths, parser) if detail is not None]
+    for detail in details:
+        _warn_if_truncated(detail, key)
+    for item in part_items(details, shape, key, parent_column):
+        # a plain table mark: otherwise dlt carries the parent page's custom-attribute hints over
+        yield dlt.mark.with_table_name(item, entry.name)
+
+
+def reference(*, run: Run, entry: Entry) -> Iterator[list[Record]]:
+    """All items of a list, page-numbered (`paging="pages"`) or not; with `detail`, each item is then read
+    from its own GET for the fields only it carries."""
+    client = run.client
+    if entry.paging == "pages":
+        lists = client.numbered_pages(entry.endpoint, entry.data_key, dict(entry.params))
+    else:
+        lists = iter([client.get_list(entry.endpoint, entry.data_key, dict(entry.params))])
+    for page in lists:
+        if entry.detail:
+            paths = [entry.detail.format(id=item["id"]) for item in page]
+            page = [item for item in client.fetch_each(paths) if item is not None]
+        yield [plain_row(item) for item in page]
+
+
+def attributes(*, run: Run, entry: Entry) -> Iterator[list[Record]]:
+    """Built-in and custom data attributes of contacts, companies and conversations, archived included
+    (one call per model, shared with the typing of custom attributes)."""
+    for model in settings.DATA_ATTRIBUTE_MODELS:
+        yield [plain_row(attribute) for attribute in run.attributes.of_model(model)]
+
+
+def logs(cursor: Any, *, run: Run, entry: Entry) -> Iterator[list[Record]]:
+    """Records that never change, read in windows of the cursor field (`created_at_after`/`_before`).
+
+    Without a cursor or start date, everything older than two years is asked for in one window, then
+    windows of `window_days` up to now.
+    """
+    since = _epoch(cursor.start_value) or 0
+    until = _epoch(cursor.end_value) or int(time.time())
+    history = None if run.start_given else until - settings.HISTORY_YEARS * 365 * DAY
+    field = cursor.cursor_path
+    for window_start, window_end in time_windows(since, until, run.option(entry.window_days), history):
+        params = {f"{field}_after": window_start, f"{field}_before": window_end}
+        for page in run.client.numbered_pages(entry.endpoint, entry.data_key, params):
+            yield [plain_row(record) for record in page]
+
+
+def exports(*, run: Run, entry: Entry) -> Iterator[list[Record]]:
+    """Message delivery and engagement rows (who received which outbound message, opens, clicks ...)
+    from the Data Export API: one export job per window of receipt times, streamed.
+
+    The cursor is the end of the last window whose rows were all read, kept in resource state
+    (`exported_until`) and committed with the load; each run starts a day before it, to pick up late
+    receipts and the newer engagement of recent ones. Without a cursor or start date, the last two years are
+    exported. Windows end at the time of the run. A bounded run (`end_date`) leaves the cursor alone.
+    """
+    state = dlt.current.resource_state()
+    now = int(time.time())
+    default_since = _epoch(run.start) if run.start_given else now - settings.HISTORY_YEARS * 365 * DAY
+    cursor = state.get("exported_until") if run.end is None else None
+    since = cursor - settings.EXPORT_LOOKBACK_SECONDS if cursor else default_since or 0
+    until = min(_epoch(run.end) or now, now)
+    windows = time_windows(since, until, run.option(entry.window_days))
+
+    def batches() -> Iterator[tuple[list[Record], int | None]]:
+        """Each batch with the end of the last window whose rows were all produced before it."""
+        done: list[int] = []
+        rows = content_export_rows(
+            run.client,
+            windows,
+            poll_seconds=run.export_poll_seconds,
+            max_poll_seconds=run.export_max_wait_seconds,
+            on_window_done=done.append,
+        )
+        for batch in rows:
+            yield batch, done[-1] if done else None
+        yield [], done[-1] if done else None
+
+    # A job is mostly waiting: the jobs run in a thread of their own while the other resources are read.
+    for batch, exported_until in read_ahead(batches(), settings.EXPORT_READ_AHEAD_BATCHES):
+        if exported_until is not None and run.end is None:
+            state["exported_until"] = exported_until
+        if batch:
+            yield batch
+
+
+class DataAttributes:
+    """GET /data_attributes per model, fetched once per run and shared by the resources that need it."""
+
+    def __init__(self, client: IntercomClient, entry: Entry) -> None:
+        self._client = client
+        self._entry = entry
+        self._by_model: dict[str, list[Record]] = {}
+        self._hinted: set[str] = set()
+
+    def of_model(self, model: str) -> list[Record]:
+        if model not in self._by_model:
+            params = {"model": model, **self._entry.params}
+            self._by_model[model] = self._client.get_list(self._entry.endpoint, self._entry.data_key, params)
+        return self._by_model[model]
+
+    def custom_date_keys(self, model: str) -> frozenset[str]:
+        """Names of the model's custom attributes typed `date` (unix seconds in the API)."""
+        return frozenset(
+            attribute["name"]
+            for attribute in self.of_model(model)
+            if attribute.get("custom") and attribute.get("data_type") == "date"
+        )
+
+    def custom_types(self, model: str) -> dict[str, Any]:
+        """The model's custom attributes by API name -> dlt type (those of a known `data_type`)."""
+        return {
+            attribute["name"]: CUSTOM_ATTRIBUTE_TYPES[attribute["data_type"]]
+            for attribute in self.of_model(model)
+            if attribute.get("custom") and attribute.get("data_type") in CUSTOM_ATTRIBUTE_TYPES
+        }
+
+    def with_column_hints(self, model: str, rows: Any) -> Any:
+        """`rows`, the first time for `model` marked with the column types of its custom attributes.
+
+        dlt merges marked hints into the resource's for the rest of the run. Columns the destination
+        already holds with another type keep it (`keep_stored_types`). An empty hint is never sent: dlt
+        would read `columns={}` as "no columns" and drop the resource's own.
+        """
+        if model in self._hinted:
+            return rows
+        self._hinted.add(model)
+        schema, table = dlt.current.source_schema(), dlt.current.resource_name()
+        stored = schema.get_table_columns(table) if table in schema.tables else {}
+        hints = keep_stored_types(custom_attribute_hints(self.of_model(model)), stored)
+        return dlt.mark.with_hints(rows, dlt.mark.make_hints(columns=hints)) if hints else rows
+
+
+class RecentRows:
+    """Rows loaded within the lookback window, kept in resource state as `{id: updated_at}`.
+
+    The lookback re-reads recent rows on every run; those whose `updated_at` has not moved are dropped
+    before they reach the destination (and, for conversations, before their parts are fetched again).
+    The state is committed with the load package, like the cursor itself.
+    """
+
+    def __init__(self, state: dict[str, Any], lookback_seconds: int | None, cursor: Any) -> None:
+        self._seen: dict[str, int] = state.setdefault("recent_updated_at", {})
+        self._lookback = lookback_seconds or 0
+        self._start = _epoch(cursor.start_value) or 0
+        self._end = _epoch(cursor.end_value)
+        self._newest = max(self._seen.values(), default=0)
+        self._prune_above = 2 * len(self._seen) + 1_000
+
+    def keep(self, ids: list[str], updated: list[int]) -> list[bool]:
+        """For each (id, updated_at in unix seconds): whether the row is new or changed; remembers the
+        rows the cursor will let through."""
+        keep = []
+        for row_id, updated_at in zip(ids, updated, strict=True):
+            if self._seen.get(row_id) == updated_at:
+                keep.append(False)
+                continue
+            keep.append(True)
+            if updated_at < self._start or (self._end is not None and updated_at >= self._end):
+                continue  # the incremental drops it: it is not loaded, so not remembered
+            self._newest = max(self._newest, updated_at)
+            if updated_at >= self._newest - self._lookback:
+                self._seen[row_id] = updated_at
+        if len(self._seen) > self._prune_above:
+            self.prune()
+        return keep
+
+    def prune(self) -> None:
+        horizon = self._newest - self._lookback
+        for row_id in [key for key, value in self._seen.items() if value < horizon]:
+            del self._seen[row_id]
+        self._prune_above = 2 * len(self._seen) + 1_000
+
+
+def _warn_if_truncated(parent: Any, parts_key: str) -> None:
+    """Logs a conversation or ticket (dict or Arrow body) with more parts than the API returned."""
+    total = body_value(parent, (parts_key, "total_count")) or 0
+    returned = body_list_length(parent, (parts_key, parts_key))
+    if total > returned:
+        parent_id = body_value(parent, ("id",))
+        logger.info(f"{parent_id} has {total} parts; the API returns only the newest {returned}")
+
+
+def _epoch(value: datetime | None) -> int | None:
+    return None if value is None else epoch_seconds(value)
