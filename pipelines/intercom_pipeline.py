@@ -30,21 +30,15 @@ from dlt.sources import DltSource
 # when pyarrow is first imported (by the source, below), so the CLI sets it for its own process.
 os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
 
-from pipelines.destinations import (  # noqa: E402
-    FILESYSTEM,
-    check_destination,
-    pipeline_destination,
-    publish_parquet,
-)
 from sources.intercom import (  # noqa: E402
     AuthenticationError,
     ConfigurationError,
     IntercomError,
-    finish_interrupted_loads,
     intercom_source,
-    make_client,
-    table_row_counts,
+    settings,
 )
+from sources.intercom.destinations import check_destination, pipeline_destination  # noqa: E402
+from sources.intercom.runs import check_access, load, select_resources  # noqa: E402
 
 PIPELINE_NAME = "intercom"
 DEFAULT_DATASET = "intercom_data"
@@ -107,27 +101,7 @@ def build_source(args: argparse.Namespace, access_token: str, base_url: str | No
     if args.end_date and not args.start_date:
         raise ConfigurationError("--end-date needs --start-date: a bounded backfill has two ends.")
     source = intercom_source(**source_options(args, access_token, base_url))
-    if args.resources:
-        wanted = [name.strip() for name in args.resources.split(",") if name.strip()]
-        choices = list(source.resources)
-        unknown = sorted(set(wanted) - set(choices))
-        if unknown or not wanted:
-            raise ConfigurationError(
-                f"Unknown resource(s) {', '.join(unknown) or '(none given)'};"
-                f" choose from: {', '.join(choices)}"
-            )
-        source = source.with_resources(*wanted)
-    return source
-
-
-def check_token(source_kwargs: dict[str, Any]) -> None:
-    """GET /me with the run's settings: a wrong token or region fails here, before any state exists."""
-    keys = ("access_token", "region", "base_url", "max_workers")
-    client = make_client(**{key: source_kwargs[key] for key in keys if key in source_kwargs})
-    try:
-        client.me()
-    finally:
-        client.close()
+    return select_resources(source, args.resources.split(",")) if args.resources else source
 
 
 def resolve_access_token() -> str:
@@ -161,16 +135,15 @@ def progress_collector(args: argparse.Namespace) -> Collector:
     return NULL_COLLECTOR
 
 
-def load(args: argparse.Namespace, access_token: str, base_url: str | None, dataset: str) -> RunResult:
+def checked_load(
+    args: argparse.Namespace, access_token: str, base_url: str | None, dataset: str
+) -> RunResult:
+    """Input, destination and token checked before anything is created; then the package's `load`."""
     source = build_source(args, access_token, base_url)
     check_destination(args.destination, args.duckdb_file, dataset)
-    check_token(source_options(args, access_token, base_url))
+    check_access(access_token, args.region, base_url, args.max_workers or settings.MAX_WORKERS)
     pipeline = make_pipeline(args, dataset, args.pipelines_dir)
-    finish_interrupted_loads(pipeline)
-    pipeline.run(source, refresh="drop_sources" if args.full_refresh else None)
-    if args.destination == FILESYSTEM:
-        pipeline = publish_parquet(pipeline)
-    return RunResult(pipeline, table_row_counts(pipeline))
+    return RunResult(*load(pipeline, source, full_refresh=args.full_refresh, destination=args.destination))
 
 
 @contextmanager
@@ -188,11 +161,11 @@ def demo_simulator() -> Iterator[str]:
 
 def run(args: argparse.Namespace) -> RunResult:
     if not args.demo:
-        return load(args, resolve_access_token(), args.base_url, args.dataset or DEFAULT_DATASET)
+        return checked_load(args, resolve_access_token(), args.base_url, args.dataset or DEFAULT_DATASET)
     with demo_simulator() as base_url, tempfile.TemporaryDirectory(prefix="intercom_demo_") as scratch:
         args.pipelines_dir = args.pipelines_dir or scratch
         args.pipeline_name = args.pipeline_name or "intercom_demo"
-        return load(args, DEMO_TOKEN, base_url, args.dataset or DEMO_DATASET)
+        return checked_load(args, DEMO_TOKEN, base_url, args.dataset or DEMO_DATASET)
 
 
 def print_summary(result: RunResult) -> None:

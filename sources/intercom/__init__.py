@@ -19,7 +19,7 @@ from . import settings
 from .arrow_pages import Pages
 from .build import build_resources
 from .catalogue import ENTRIES
-from .client import IntercomClient, resolve_base_url
+from .client import IntercomClient, make_client
 from .config import parse_date_range
 from .errors import (
     AuthenticationError,
@@ -47,30 +47,6 @@ __all__ = [
     "make_client",
     "table_row_counts",
 ]
-
-
-def make_client(
-    access_token: str,
-    region: str = "us",
-    base_url: str | None = None,
-    api_version: str = settings.API_VERSION,
-    max_workers: int = settings.MAX_WORKERS,
-    retry_backoff_seconds: float = settings.BACKOFF_BASE_SECONDS,
-) -> IntercomClient:
-    """A client for the region (or `base_url`); validates both before any request is made."""
-    if not access_token or not str(access_token).strip():
-        raise ConfigurationError(
-            "No Intercom access token: set SOURCES__INTERCOM__ACCESS_TOKEN or access_token in"
-            " .dlt/secrets.toml ([sources.intercom])."
-        )
-    return IntercomClient(
-        str(access_token).strip(),
-        resolve_base_url(region, base_url),
-        api_version=api_version,
-        region_hint=region,
-        max_workers=max_workers,
-        backoff_base=retry_backoff_seconds,
-    )
 
 
 @dlt.source(name="intercom", max_table_nesting=1)

@@ -688,3 +688,27 @@ __all__ = [
     "ScrollBusyError",
     "resolve_base_url",
 ]
+
+
+def make_client(
+    access_token: str,
+    region: str = "us",
+    base_url: str | None = None,
+    api_version: str = settings.API_VERSION,
+    max_workers: int = settings.MAX_WORKERS,
+    retry_backoff_seconds: float = settings.BACKOFF_BASE_SECONDS,
+) -> IntercomClient:
+    """A client for the region (or `base_url`); validates both before any request is made."""
+    if not access_token or not str(access_token).strip():
+        raise ConfigurationError(
+            "No Intercom access token: set SOURCES__INTERCOM__ACCESS_TOKEN or access_token in"
+            " .dlt/secrets.toml ([sources.intercom])."
+        )
+    return IntercomClient(
+        str(access_token).strip(),
+        resolve_base_url(region, base_url),
+        api_version=api_version,
+        region_hint=region,
+        max_workers=max_workers,
+        backoff_base=retry_backoff_seconds,
+    )

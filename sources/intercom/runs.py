@@ -7,12 +7,68 @@
     finish_interrupted_loads(pipeline)      # before every scheduled run
     pipeline.run(intercom_source())
     print(table_row_counts(pipeline))
+
+`load()` is that sequence (plus the Parquet copy of `filesystem`), `check_access()` and
+`select_resources()` the checks the CLI makes before it creates anything.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import dlt
 from dlt.common import logger
+from dlt.sources import DltSource
+
+from . import settings
+from .client import make_client
+from .destinations import FILESYSTEM, publish_parquet
+from .errors import ConfigurationError
+
+
+def check_access(
+    access_token: str,
+    region: str | None = None,
+    base_url: str | None = None,
+    max_workers: int = settings.MAX_WORKERS,
+) -> None:
+    """GET /me with the run's settings: a wrong token or region fails here, before any state exists.
+
+    `region` and `base_url` not given resolve from dlt's config as the source's own do
+    (`SOURCES__INTERCOM__REGION`, `[sources.intercom]` in .dlt/config.toml), so both reach the same host.
+    """
+    region = region or dlt.config.get("sources.intercom.region") or "us"
+    base_url = base_url or dlt.config.get("sources.intercom.base_url")
+    client = make_client(access_token, region, base_url, max_workers=max_workers)
+    try:
+        client.me()
+    finally:
+        client.close()
+
+
+def select_resources(source: DltSource, names: Sequence[str]) -> DltSource:
+    """`source` with only the named resources selected; unknown names raise ConfigurationError."""
+    wanted = [name.strip() for name in names if name.strip()]
+    choices = list(source.resources)
+    unknown = sorted(set(wanted) - set(choices))
+    if unknown or not wanted:
+        raise ConfigurationError(
+            f"Unknown resource(s) {', '.join(unknown) or '(none given)'}; choose from: {', '.join(choices)}"
+        )
+    return source.with_resources(*wanted)
+
+
+def load(
+    pipeline: dlt.Pipeline, source: DltSource, *, full_refresh: bool = False, destination: str | None = None
+) -> tuple[dlt.Pipeline, dict[str, int]]:
+    """Finishes what an earlier run left, runs `source`, and returns the pipeline holding the tables with
+    their row counts. With `destination="filesystem"` the pipeline loads into DuckDB and its tables are
+    then published as Parquet files (destinations.py); the pipeline returned is the files' own."""
+    finish_interrupted_loads(pipeline)
+    pipeline.run(source, refresh="drop_sources" if full_refresh else None)
+    if destination == FILESYSTEM:
+        pipeline = publish_parquet(pipeline)
+    return pipeline, table_row_counts(pipeline)
 
 
 def finish_interrupted_loads(pipeline: dlt.Pipeline) -> None:

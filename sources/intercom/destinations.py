@@ -38,7 +38,7 @@ from dlt.common.schema import Schema
 from dlt.dataset.utils import get_destination_clients
 from dlt.sources import DltResource
 
-from sources.intercom import ConfigurationError
+from .errors import ConfigurationError
 
 FILESYSTEM = "filesystem"
 LOCAL_FILE_DESTINATIONS = ("duckdb",)
