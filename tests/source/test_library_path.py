@@ -6,9 +6,11 @@ import random
 from pathlib import Path
 
 import dlt
+import pytest
 
 import sources.intercom as package
-from sources.intercom import finish_interrupted_loads, intercom_source, table_row_counts
+from sources.intercom import AuthenticationError, finish_interrupted_loads, intercom_source, table_row_counts
+from sources.intercom.runs import check_access
 from tests.robustness.support import assert_matches_workspace, mutate
 from tests.source.conftest import TOKEN, Harness
 
@@ -75,3 +77,13 @@ def test_intercom_source_with_no_arguments_reads_its_config(
 def test_the_package_exports_its_run_helpers() -> None:
     for name in ("finish_interrupted_loads", "table_row_counts", "intercom_source"):
         assert name in package.__all__ and (getattr(package, name).__doc__ or "").strip()
+
+
+def test_check_access_reaches_the_host_the_source_would(harness: Harness, monkeypatch: object) -> None:
+    """`check_access` without region or base URL resolves them from dlt config, as `intercom_source` does."""
+    monkeypatch.setenv("SOURCES__INTERCOM__BASE_URL", harness.server.base_url)  # type: ignore[attr-defined]
+    harness.server.reset_counters()
+    check_access(TOKEN)
+    assert harness.server.counters["GET /me"] == 1
+    with pytest.raises(AuthenticationError):
+        check_access("not-the-token")
