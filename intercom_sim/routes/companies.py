@@ -61,17 +61,7 @@ class CompanyRoutes(SimParts):
         if not matches and any(k in req.query for k in ("company_id", "name")):
             raise not_found("company_not_found", "Company Not Found")
         items, page, per_page = page_slice(req, matches, 15)
-        return ok(
-            envelope(
-                {"type": "list"},
-                "data",
-                join_array(render.company_bytes(self.ws, c) for c in items),
-                {
-                    "pages": render.numbered_pages(page, per_page, len(matches), null_next=True),
-                    "total_count": len(matches),
-                },
-            )
-        )
+        return self._company_page(items, page, per_page, len(matches))
 
     def list_companies(self, req: Request) -> Response:
         body = req.json()
@@ -86,15 +76,16 @@ class CompanyRoutes(SimParts):
             key=lambda c: (value_key(c["last_request_at"]), len(c["id"]), c["id"]), reverse=order != "asc"
         )
         items = with_users[(page - 1) * per_page : page * per_page]
+        return self._company_page(items, page, per_page, len(with_users))
+
+    def _company_page(self, items: list[JSON], page: int, per_page: int, total: int) -> Response:
+        """A page-numbered page of companies; `next` is null on the last page, as the spec shows it."""
         return ok(
             envelope(
                 {"type": "list"},
                 "data",
                 join_array(render.company_bytes(self.ws, c) for c in items),
-                {
-                    "pages": render.numbered_pages(page, per_page, len(with_users), null_next=True),
-                    "total_count": len(with_users),
-                },
+                {"pages": render.numbered_pages(page, per_page, total, null_next=True), "total_count": total},
             )
         )
 
