@@ -35,7 +35,6 @@ from sources.intercom import (  # noqa: E402
     ConfigurationError,
     IntercomError,
     intercom_source,
-    settings,
 )
 from sources.intercom.destinations import check_destination, pipeline_destination  # noqa: E402
 from sources.intercom.runs import check_access, load, select_resources  # noqa: E402
@@ -141,7 +140,7 @@ def checked_load(
     """Input, destination and token checked before anything is created; then the package's `load`."""
     source = build_source(args, access_token, base_url)
     check_destination(args.destination, args.duckdb_file, dataset)
-    check_access(access_token, args.region, base_url, args.max_workers or settings.MAX_WORKERS)
+    check_access(access_token, args.region, base_url)
     pipeline = make_pipeline(args, dataset, args.pipelines_dir)
     return RunResult(*load(pipeline, source, full_refresh=args.full_refresh, destination=args.destination))
 

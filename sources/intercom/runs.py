@@ -20,18 +20,12 @@ import dlt
 from dlt.common import logger
 from dlt.sources import DltSource
 
-from . import settings
 from .client import make_client
 from .destinations import FILESYSTEM, publish_parquet
 from .errors import ConfigurationError
 
 
-def check_access(
-    access_token: str,
-    region: str | None = None,
-    base_url: str | None = None,
-    max_workers: int = settings.MAX_WORKERS,
-) -> None:
+def check_access(access_token: str, region: str | None = None, base_url: str | None = None) -> None:
     """GET /me with the run's settings: a wrong token or region fails here, before any state exists.
 
     `region` and `base_url` not given resolve from dlt's config as the source's own do
@@ -39,7 +33,7 @@ def check_access(
     """
     region = region or dlt.config.get("sources.intercom.region") or "us"
     base_url = base_url or dlt.config.get("sources.intercom.base_url")
-    client = make_client(access_token, region, base_url, max_workers=max_workers)
+    client = make_client(access_token, region, base_url, max_workers=1)  # one request
     try:
         client.me()
     finally:
