@@ -145,9 +145,9 @@ def checked_load(
     """Input, destination and token checked before anything is created; then the package's `load`."""
     source = build_source(args, access_token, base_url)
     models = None if args.no_models else MODEL_MATERIALIZATIONS[args.models]
+    check_destination(args.destination, args.duckdb_file, dataset)
     if models and args.destination != "filesystem":  # filesystem: the models are built in the DuckDB copy
         dialect_of(args.destination)
-    check_destination(args.destination, args.duckdb_file, dataset)
     check_access(access_token, args.region, base_url)
     pipeline = make_pipeline(args, dataset, args.pipelines_dir)
     return load(pipeline, source, full_refresh=args.full_refresh, destination=args.destination, models=models)

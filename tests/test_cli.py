@@ -26,7 +26,8 @@ def test_demo_loads_a_simulated_workspace_and_prints_row_counts(
     out = capsys.readouterr().out
     assert "Loaded into duckdb dataset 'intercom_demo'" in out
     summary = out.split("Loaded into duckdb dataset 'intercom_demo':", 1)[1]
-    counts = dict(line.split() for line in summary.strip().splitlines())
+    counts = dict(line.split() for line in summary.splitlines() if line.startswith("  "))
+    assert "22 analytics models built as views" in summary.splitlines()[-1]
     assert counts["contacts"] == "90" and counts["companies"] == "12" and counts["conversations"] == "40"
     with duckdb.connect(str(tmp_path / "intercom.duckdb"), read_only=True) as db:
         assert db.execute("SELECT count(*) FROM intercom_demo.tickets").fetchone() == (8,)

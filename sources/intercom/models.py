@@ -97,10 +97,14 @@ class ModelsReport:
     built: list[str] = field(default_factory=list)
     left_out: dict[str, str] = field(default_factory=dict)
 
+    missing_tables: set[str] = field(default_factory=set)
+    """The loaded tables whose absence left models out."""
+
     def summary(self) -> str:
         line = f"{len(self.built)} analytics models built as {self.materialization}s"
         if self.left_out:
-            line += f"; left out: {', '.join(f'{name} ({why})' for name, why in self.left_out.items())}"
+            missing = ", ".join(sorted(self.missing_tables))
+            line += f"; {len(self.left_out)} left out, their tables not loaded: {missing}"
         return line
 
 
@@ -237,7 +241,7 @@ def build_models(pipeline: dlt.Pipeline, materialization: str = "view") -> Model
                 client.execute_sql(f"CREATE {kind} {_qualified(dataset, model.name)} AS {sql}")
                 report.built.append(model.name)
     for name, why in report.left_out.items():
-        logger.warning(f"analytics model {name} left out: {why}")
+        logger.info(f"analytics model {name} left out: {why}")
     return report
 
 
@@ -260,6 +264,7 @@ def _plan(tables: dict[str, set[str]], report: ModelsReport) -> list[Model]:
         skipped = sorted(model.models & set(report.left_out))
         if missing:
             report.left_out[model.name] = f"table {', '.join(missing)} not loaded"
+            report.missing_tables.update(missing)
         elif skipped:
             report.left_out[model.name] = f"needs {', '.join(skipped)}"
         else:
