@@ -6,10 +6,14 @@ From the repository root, like the CLI, so the project's `.dlt/config.toml` appl
 `memory_limit=64MB, threads=1`). Opens the pipeline `load_once.py` loaded and times, one after the other:
 
 1. `build_models(pipeline)`: the models as views;
-2. every mart read completely (`SELECT *`, `fetch_arrow_table()`) through a plain `duckdb` connection opened
+2. every mart read completely (`SELECT *`, `to_arrow_table()`) through a plain `duckdb` connection opened
    with the same DuckDB settings: a view costs when it is queried, so each mart is timed on its own;
 3. `build_models(pipeline, materialization="table")`;
-4. every mart read again, now a table.
+4. every mart read again, now a table (not when the tables' build failed: the views would be read);
+5. a diagnostic: every model created as a table on its own, one statement each (`build_tables_one_by_one`).
+
+A mart whose complete read fails is also streamed in batches (`to_arrow_reader`), which tells whether its
+SELECT runs under the cap when the result is not held whole.
 
 A step that fails (out of memory under the cap, say) is recorded with its error and the next one runs. The
 result (seconds, rows, the process's peak RSS after each step, row-count checks) is rewritten to
@@ -30,6 +34,8 @@ from typing import Any
 import load_once
 
 RESULT_FILE = "models_result.json"
+PROBE_SCHEMA = "models_one_by_one"
+STREAM_BATCH_ROWS = 10_000
 ENTITY_TABLES = {
     "intercom__admin_metrics": "admins",
     "intercom__company_metrics": "companies",
@@ -106,33 +112,74 @@ def build(pipeline: Any, materialization: str) -> Result:
 
 
 def read_marts(recorder: Recorder, database: Path, settings: dict[str, Any], kind: str) -> None:
-    """Each mart read completely on its own, timed; rows and errors per mart."""
+    """Each mart read completely on its own, timed; rows and errors per mart. A mart whose read fails is
+    streamed too, in batches: whether its SELECT runs under the cap when the result is not held whole."""
     connection = plain_connection(database, settings)
     try:
         for mart in mart_names():
             query = f'SELECT * FROM "{load_once.DATASET}"."{mart}"'
-            table = recorder.step(
-                f"read {kind}: {mart}", lambda q=query: connection.sql(q).fetch_arrow_table()
-            )
+            step = f"read {kind}: {mart}"
+            table = recorder.step(step, lambda q=query: connection.sql(q).to_arrow_table())
             entry = recorder.result["marts"].setdefault(mart, {})
-            entry[kind] = {**recorder.result["steps"][f"read {kind}: {mart}"]}
-            entry[kind]["rows"] = None if table is None else table.num_rows
+            entry[kind] = {
+                **recorder.result["steps"][step],
+                "rows": None if table is None else table.num_rows,
+            }
             del table
+            if entry[kind]["error"]:
+                rows = recorder.step(f"stream {kind}: {mart}", lambda q=query: stream_rows(connection, q))
+                entry[kind]["streamed"] = {**recorder.result["steps"][f"stream {kind}: {mart}"], "rows": rows}
             recorder.save()
     finally:
         connection.close()
+
+
+def stream_rows(connection: Any, query: str) -> int:
+    reader = connection.sql(query).to_arrow_reader(STREAM_BATCH_ROWS)
+    return sum(batch.num_rows for batch in reader)
+
+
+def build_tables_one_by_one(recorder: Recorder, database: Path, settings: dict[str, Any]) -> None:
+    """Diagnostic: every model (staging, intermediate, marts) created as a table in a scratch schema, one
+    statement each, in `build_models`' order, timed on its own: which model costs the time, or the memory.
+
+    Models read the scratch tables built before them (`search_path`); one that failed is read from the
+    dataset instead (its view). The scratch schema is dropped afterwards."""
+    from sources.intercom.models import SOURCE_DIALECT, model_catalogue, render
+
+    connection = plain_connection(database, settings)
+    one_by_one: Result = recorder.result.setdefault("one_by_one", {})
+    try:
+        loaded = dataset_tables(connection)
+        connection.execute(f"DROP SCHEMA IF EXISTS {PROBE_SCHEMA} CASCADE; CREATE SCHEMA {PROBE_SCHEMA}")
+        connection.execute(f"SET search_path = '{PROBE_SCHEMA},{load_once.DATASET}'")
+        for model in model_catalogue():
+            sql = render(model, SOURCE_DIALECT, empty_tables=model.tables - loaded)
+            create = f'CREATE TABLE {PROBE_SCHEMA}."{model.name}" AS {sql}'
+            recorder.step(f"table one by one: {model.name}", lambda c=create: connection.execute(c))
+            one_by_one[model.name] = {
+                **recorder.result["steps"][f"table one by one: {model.name}"],
+                "layer": model.layer,
+                "vm_hwm_mb": load_once.vm_hwm_mb(),
+            }
+            recorder.save()
+    finally:
+        connection.execute(f"DROP SCHEMA IF EXISTS {PROBE_SCHEMA} CASCADE")
+        connection.close()
+
+
+def dataset_tables(connection: Any) -> set[str]:
+    rows = connection.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = ?", [load_once.DATASET]
+    ).fetchall()
+    return {str(row[0]) for row in rows}
 
 
 def loaded_rows(database: Path, settings: dict[str, Any]) -> dict[str, int]:
     """Rows of the loaded tables that marts are one row per (absent tables count 0)."""
     connection = plain_connection(database, settings)
     try:
-        present = {
-            row[0]
-            for row in connection.execute(
-                "SELECT table_name FROM information_schema.tables WHERE table_schema = ?", [load_once.DATASET]
-            ).fetchall()
-        }
+        present = dataset_tables(connection)
         counts = {}
         for table in sorted(set(ENTITY_TABLES.values())):
             query = f'SELECT count(*) FROM "{load_once.DATASET}"."{table}"'
@@ -153,7 +200,7 @@ def check_failures(result: Result) -> list[str]:
     loaded = result["loaded_rows"]
     for mart, reads in result["marts"].items():
         for kind, read in reads.items():
-            rows = read["rows"]
+            rows = read["rows"] if read["rows"] is not None else read.get("streamed", {}).get("rows")
             if rows is None:
                 continue
             expected = loaded.get(ENTITY_TABLES.get(mart, ""))
@@ -175,7 +222,9 @@ def run(workdir: Path) -> Result:
     for kind in ("view", "table"):
         report = recorder.step(f"build {kind}s", lambda kind=kind: build(pipeline, kind))
         result["builds"][kind] = report or {"built": 0, "left_out": {}}
-        read_marts(recorder, database, settings, kind)
+        if report is not None:  # else the marts are what an earlier build left (the views)
+            read_marts(recorder, database, settings, kind)
+    build_tables_one_by_one(recorder, database, settings)
     result["database_mb"] = database.stat().st_size / 2**20
     result["vm_hwm_mb"] = load_once.vm_hwm_mb()
     result["check_failures"] = check_failures(result)

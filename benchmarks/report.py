@@ -558,7 +558,8 @@ def models_step_rows(load: Result, models: Result) -> list[list[str]]:
     for kind in MODEL_KINDS:
         build = models_build(models, kind)
         built = models.get("builds", {}).get(kind, {})
-        name = f'`build_models(pipeline, materialization="{kind}")`: {built.get("built", 0)} models'
+        name = f'`build_models(pipeline, materialization="{kind}")`'
+        name += f": {built.get('built', 0)} models" if build and not build.get("error") else ""
         bold = kind == "view" and build and not build.get("error")
         seconds = num(build.get("seconds"), 2)
         rows.append(
@@ -571,6 +572,9 @@ def models_step_rows(load: Result, models: Result) -> list[list[str]]:
             ]
         )
         marts = models.get("marts", {})
+        if not any(kind in mart for mart in marts.values()):
+            rows.append([f"read the marts as {kind}s", "", "", "", f"not read: the {kind}s' build failed"])
+            continue
         read_peak = max((peaks.get(f"read {kind}: {mart}", 0.0) for mart in marts), default=None)
         rows.append(
             [
@@ -594,9 +598,7 @@ def mart_rows(models: Result) -> list[list[str]]:
         view, table_read = reads.get("view", {}), reads.get("table", {})
         expected = f"= {entity[mart]} ({num(loaded.get(entity[mart]))})" if mart in entity else ""
         errors = "; ".join(
-            f"{kind}: {error_cell(reads[kind]['error'])}"
-            for kind in MODEL_KINDS
-            if reads.get(kind, {}).get("error")
+            read_error(kind, reads[kind]) for kind in MODEL_KINDS if reads.get(kind, {}).get("error")
         )
         rows.append(
             [
@@ -610,6 +612,55 @@ def mart_rows(models: Result) -> list[list[str]]:
             ]
         )
     return rows
+
+
+def read_error(kind: str, read: Result) -> str:
+    """A failed complete read, and how streaming the same SELECT in batches went."""
+    text = f"{kind}: {error_cell(read['error'])}"
+    streamed = read.get("streamed")
+    if streamed:
+        outcome = (
+            error_cell(streamed["error"])
+            or f"{num(streamed['rows'])} rows in {num(streamed['seconds'], 2)} s"
+        )
+        text += f" (streamed in batches instead: {outcome})"
+    return text
+
+
+def one_by_one_rows(models: Result) -> list[list[str]]:
+    return [
+        [
+            f"`{name}`",
+            step["layer"],
+            num(step["seconds"], 2),
+            num(step["cpu_seconds"], 2),
+            num(step["vm_hwm_mb"]),
+            error_cell(step["error"]),
+        ]
+        for name, step in models.get("one_by_one", {}).items()
+    ]
+
+
+def one_by_one_note(models: Result) -> str:
+    steps = models.get("one_by_one", {})
+    if not steps:
+        return ""
+    slowest = max(steps, key=lambda name: steps[name]["seconds"])
+    failed = [f"`{name}`" for name, step in steps.items() if step["error"]]
+    total = sum(step["seconds"] for step in steps.values())
+    note = (
+        f"One at a time: {num(total, 2)} s in all; the slowest is `{slowest}`"
+        f" ({num(steps[slowest]['seconds'], 2)} s)"
+    )
+    return note + (f"; failed: {', '.join(failed)}." if failed else "; none failed.")
+
+
+def retried_note(load: Result) -> str:
+    retried = load.get("retried_jobs")
+    if not retried:
+        return ""
+    jobs = ", ".join(f"{table} {count}×" for table, count in sorted(retried.items()))
+    return f" Load jobs dlt retried (a transient error, such as DuckDB out of memory under the cap): {jobs}."
 
 
 def section_models(results: Result) -> list[str]:
@@ -626,12 +677,13 @@ def section_models(results: Result) -> list[str]:
         f" `{load['command']}`; then, in another fresh process from the repository root:"
         f" `{models['command']}`. It opens the loaded pipeline (the project's `.dlt/config.toml` applies,"
         f" DuckDB {settings or 'at its defaults'}) and times `build_models` as views, then every mart read"
-        " completely (`SELECT *`, `fetch_arrow_table()`) through a plain `duckdb` connection with the same"
+        " completely (`SELECT *`, `to_arrow_table()`) through a plain `duckdb` connection with the same"
         " settings, each on its own (a view costs when it is read: its SELECT, and the views it reads, run"
         " then), then `build_models` as tables, and every mart read again. Peak RSS: the models process's"
         " `VmHWM` after each step (it only grows).",
         "",
-        f"Rows loaded: {rows}. DuckDB file after both builds: {num(models.get('database_mb'))} MB.",
+        f"Rows loaded: {rows}. DuckDB file after both builds: {num(models.get('database_mb'))} MB."
+        + retried_note(load),
         "",
         *table(["step", "wall s", "CPU s", "peak RSS MB after", "error"], models_step_rows(load, models)),
         "",
@@ -652,12 +704,25 @@ def section_models(results: Result) -> list[str]:
         ),
         "",
     ]
+    if models.get("one_by_one"):
+        lines += [
+            "Diagnostic, every model (staging, intermediate, marts) created as a table on its own, one"
+            " `CREATE TABLE ... AS <its SELECT>` each in a scratch schema, in `build_models`' order, reading"
+            " the tables created before it (a model that failed is read as its view):",
+            "",
+            *table(
+                ["model", "layer", "wall s", "CPU s", "peak RSS MB after", "error"], one_by_one_rows(models)
+            ),
+            "",
+            one_by_one_note(models),
+            "",
+        ]
     if models.get("error"):
         lines += [f"The models process did not finish: **{models['error']}**.", ""]
     tables_note = (
         f"as tables {num(table_s, 2)} s ({'under' if table_s < MODELS_BUILD_TARGET_S else '**over**'} it too)"
         if table_s is not None
-        else f"as tables: **{error_cell(models_build(models, 'table').get('error')) or 'not measured'}**"
+        else f"as tables **FAIL**: {error_cell(models_build(models, 'table').get('error')) or 'not measured'}"
     )
     lines.append(
         f"Target: every model built in under {MODELS_BUILD_TARGET_S:.0f} s on DuckDB after the"
@@ -674,13 +739,21 @@ def summary_models(results: Result) -> list[list[str]]:
     settings = ", ".join(f"{key}={value}" for key, value in models.get("duckdb_settings", {}).items())
     figure = f"building all analytics models after a {contacts}-contact load, DuckDB {settings or 'defaults'}"
     view_s, table_s = models_build_s(models, "view"), models_build_s(models, "table")
-    value = f"views {num(view_s, 2)} s; tables {num(table_s, 2)} s"
+    table_error = models_build(models, "table").get("error")
+    tables = f"tables {num(table_s, 2)} s" if not table_error else f"tables failed: {error_cell(table_error)}"
+    value = f"views {num(view_s, 2)} s; {tables}"
     read_s = marts_read_s(models, "view")
+    failed = [name for name, mart in models.get("marts", {}).items() if mart.get("view", {}).get("error")]
     value += (
-        f"; reading every mart (views) {num(read_s, 1)} s" if read_s is not None else "; a mart read failed"
+        f"; reading every mart (views) {num(read_s, 1)} s"
+        if read_s is not None
+        else f"; reading {', '.join(f'`{name}`' for name in failed)} failed (see the section)"
     )
     target = f"< {MODELS_BUILD_TARGET_S:.0f} s (views)"
-    return [["(models)", figure, value, target, verdict(models_passed(models)), command(results, "models")]]
+    passed = f"{verdict(models_passed(models))} (views)"
+    if table_s is None or table_s >= MODELS_BUILD_TARGET_S:
+        passed += "; tables **FAIL**"
+    return [["(models)", figure, value, target, passed, command(results, "models")]]
 
 
 # ---------------------------------------------------------------------------------------------- summary

@@ -221,6 +221,17 @@ def _text(output: str | bytes | None) -> str:
     return output.decode(errors="replace") if isinstance(output, bytes) else output or ""
 
 
+def retried_jobs(workdir: Path) -> dict[str, int]:
+    """Load jobs dlt had to retry (transient errors, such as DuckDB out of memory under its cap), by table:
+    a job file is named `<table>.<file id>.<retry count>.<format>`."""
+    retried: dict[str, int] = {}
+    for job in workdir.glob("pipelines/*/load/loaded/*/completed_jobs/*"):
+        table, _, retries, *_ = job.name.split(".")
+        if retries.isdigit() and int(retries) > 0:
+            retried[table] = retried.get(table, 0) + int(retries)
+    return retried
+
+
 def load_command(
     sim: Simulator, resources: tuple[str, ...], workdir: Path, max_workers: int | None
 ) -> list[str]:
@@ -293,6 +304,7 @@ def models_run(runner: Runner, sim: Simulator) -> Result:
     workdir = runner.workdir("models")
     progress(f"(models) load of {', '.join(MODEL_RESOURCES)}: {sim.size}")
     load = runner.load(sim, MODEL_RESOURCES, workdir=workdir)
+    load["retried_jobs"] = retried_jobs(workdir)
     progress("(models) build as views, read the marts, build as tables, read again")
     return {"simulator": simulator_command(sim.size), "load": load, "models": runner.models(workdir)}
 
