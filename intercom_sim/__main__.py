@@ -17,6 +17,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--conversations", type=int, default=150)
     parser.add_argument("--tickets", type=int, default=40)
     parser.add_argument("--latency-ms", type=float, default=0)
+    parser.add_argument("--latency-jitter-ms", type=float, default=0, help="latency ± this, uniformly")
     parser.add_argument("--rate-limit", type=int, default=10_000, help="requests per minute; 0 = unlimited")
     parser.add_argument("--fault-rate", type=float, default=0.0)
     parser.add_argument("--fault-seed", type=int, default=0)
@@ -45,6 +46,7 @@ def main(argv: list[str] | None = None) -> None:
         port=args.port,
         token=args.token,
         latency_ms=args.latency_ms,
+        latency_jitter_ms=args.latency_jitter_ms,
         rate_limit=args.rate_limit,
         fault_rate=args.fault_rate,
         fault_seed=args.fault_seed,

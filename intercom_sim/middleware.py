@@ -26,6 +26,7 @@ DEFAULT_FAULT_KINDS = ("500", "502", "503", "reset", "truncate", "slow")
 @dataclass
 class Knobs:
     latency_ms: float = 0
+    latency_jitter_ms: float = 0
     rate_limit: int = 10_000
     fault_rate: float = 0.0
     fault_kinds: tuple[str, ...] = DEFAULT_FAULT_KINDS
@@ -36,6 +37,7 @@ class Knobs:
     export_expiry_seconds: float = 172_800
     plan_restricted: frozenset[str] = frozenset()
     search_timezone_offset: int = 0
+    search_timezone: str = ""  # an IANA zone (with its daylight-saving changes); overrides the offset
     # extensions (see docs/simulator-contract.md)
     fault_slow_seconds: float = 2.0
     scroll_page_size: int = 100
@@ -51,6 +53,11 @@ class Knobs:
             elif name == "fault_kinds":
                 value = tuple(value)
             setattr(self, name, value)
+
+    @property
+    def workspace_timezone(self) -> int | str:
+        """What contact search's days are counted in: the named zone if set, else the fixed offset."""
+        return self.search_timezone or self.search_timezone_offset
 
     def as_json(self) -> JSON:
         data = dataclasses.asdict(self)
@@ -108,12 +115,18 @@ class Middleware(SimParts):
         response = self._run_handler(req, template, handler, request_id)
         response.headers.update(limit_headers)
         if self.knobs.latency_ms:
-            time.sleep(self.knobs.latency_ms / 1000)
+            time.sleep(self._latency_seconds())
         if fault == "truncate":
             body = response.body if isinstance(response.body, bytes) else b"".join(response.body)
             response.body = body[: len(body) // 2]
             response.headers["Connection"] = "close"
         return response
+
+    def _latency_seconds(self) -> float:
+        """`latency_ms`, spread uniformly by ± `latency_jitter_ms` (real APIs answer unevenly)."""
+        jitter = self.knobs.latency_jitter_ms
+        spread = random.uniform(-jitter, jitter) if jitter else 0.0
+        return max(0.0, self.knobs.latency_ms + spread) / 1000
 
     def _run_handler(
         self, req: Request, template: str | None, handler: Handler | None, request_id: str

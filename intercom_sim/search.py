@@ -18,7 +18,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from .workspace import DAY, JSON, Workspace, start_of_day
+from .state import start_of_next_day
+from .workspace import JSON, Workspace, start_of_day
 
 STRING, INTEGER, FLOAT, BOOLEAN, DATE, MEMBERSHIP = (
     "string",
@@ -258,7 +259,7 @@ def _dotted(path: str) -> Getter:
 class Compiler:
     """Compiles a query for one model against one workspace (membership fields need workspace relations)."""
 
-    def __init__(self, ws: Workspace, model: Model, tz_offset: int = 0) -> None:
+    def __init__(self, ws: Workspace, model: Model, tz_offset: int | str = 0) -> None:
         self.ws = ws
         self.model = model
         self.tz_offset = tz_offset
@@ -376,7 +377,7 @@ class Compiler:
         if value is None:
             raise SearchError("date filters need a value", "parameter_invalid")
         day_start = start_of_day(value, self.tz_offset)
-        next_day = day_start + DAY
+        next_day = start_of_next_day(value, self.tz_offset)
         if operator == "=":
             return lambda obj: (v := get(obj)) is not None and day_start <= v < next_day
         if operator == ">":

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import random
 import threading
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 JSON = dict[str, Any]
 
@@ -19,9 +21,18 @@ TWO_YEARS = 730 * DAY
 DEFAULT_NOW = 1_790_812_800  # 2026-10-01T00:00:00Z
 
 
-def start_of_day(ts: int, tz_offset: int = 0) -> int:
-    """Start (unix seconds) of the day containing `ts`, in a timezone `tz_offset` seconds east of UTC."""
+def start_of_day(ts: int, tz_offset: int | str = 0) -> int:
+    """Start (unix seconds) of the day containing `ts`, in a timezone `tz_offset` seconds east of UTC, or
+    in a named (IANA) zone, whose days around a daylight-saving change last 23 or 25 hours."""
+    if isinstance(tz_offset, str):
+        local = datetime.fromtimestamp(ts, ZoneInfo(tz_offset))
+        return int(datetime(local.year, local.month, local.day, tzinfo=local.tzinfo).timestamp())
     return (ts + tz_offset) // DAY * DAY - tz_offset
+
+
+def start_of_next_day(ts: int, tz_offset: int | str = 0) -> int:
+    """Start of the day after the one containing `ts` (26 hours on is always in the next day)."""
+    return start_of_day(start_of_day(ts, tz_offset) + 26 * 3600, tz_offset)
 
 
 class Clock:

@@ -34,7 +34,7 @@ class CursorLists(SimParts):
         store = {"contact": ws.contacts, "conversation": ws.conversations, "ticket": ws.tickets}[model.name]
         hidden = self._lagging_contacts() if visible_only and model.name == "contact" else frozenset()
         sort_get = Compiler(ws, model).getter(sort_field) if sort_field else (lambda obj: None)
-        key = (name, query_key, sort_field, ws.version, hidden, self.knobs.search_timezone_offset)
+        key = (name, query_key, sort_field, ws.version, hidden, self.knobs.workspace_timezone)
 
         def build() -> ResultSet:
             with ws.lock:
@@ -69,7 +69,7 @@ class CursorLists(SimParts):
             raise ApiError(400, "parameter_invalid", "pagination must be an object", "pagination")
         per_page = per_page_of(req, default_per_page, {"per_page": pagination.get("per_page")})
         sort_field, descending = _parse_sort(body.get("sort"))
-        compiler = Compiler(self.ws, model, self.knobs.search_timezone_offset)
+        compiler = Compiler(self.ws, model, self.knobs.workspace_timezone)
         predicate = compiler.compile(body["query"])
         if sort_field is not None:
             compiler.field_type(sort_field)

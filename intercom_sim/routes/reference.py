@@ -22,7 +22,7 @@ class ReferenceRoutes(SimParts):
                 "created_at": self.ws.clock.now() - 800 * 86_400,
                 "secure": False,
                 "identity_verification": False,
-                "timezone": _tz_name(self.knobs.search_timezone_offset),
+                "timezone": self.knobs.search_timezone or _tz_name(self.knobs.search_timezone_offset),
                 "region": "US",
             },
         }

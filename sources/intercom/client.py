@@ -381,7 +381,7 @@ class IntercomClient:
             limiter or RateLimiter(),
             region_hint=region_hint,
             backoff_base=backoff_base,
-            pool_size=self.max_workers,
+            pool_size=self.max_workers + settings.SLICE_CONCURRENCY,
         )
         self.session.single_attempt_paths.add(settings.COMPANIES_SCROLL)
         self.rest = RESTClient(
@@ -615,7 +615,20 @@ def read_ahead(items: Iterator[_T], depth: int = settings.READ_AHEAD_PAGES) -> I
     on this one. Errors reach the caller in order; when the caller stops, the thread stops after at most
     the request it is making.
     """
-    slots: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=depth)
+    return merge_ahead([items], 1, depth)
+
+
+def merge_ahead(chains: Sequence[Iterator[_T]], workers: int, depth: int | None = None) -> Iterator[_T]:
+    """The items of every chain, each chain run by one of `workers` background threads (a chain at a time
+    per thread), merged in the order they come; at most `depth` (default `workers`) items wait unread.
+
+    The first error of any chain reaches the caller; when the caller stops, every thread stops after at
+    most the request it is making.
+    """
+    slots: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=depth or workers)
+    todo: queue.SimpleQueue[Iterator[_T]] = queue.SimpleQueue()
+    for chain in chains:
+        todo.put(chain)
     stopped = threading.Event()
 
     def offer(kind: str, value: Any) -> bool:
@@ -627,28 +640,40 @@ def read_ahead(items: Iterator[_T], depth: int = settings.READ_AHEAD_PAGES) -> I
                 continue
         return False
 
-    def produce() -> None:
+    def run_one(chain: Iterator[_T]) -> bool:
         try:
-            for item in items:
+            for item in chain:
                 if not offer("item", item):
-                    return
-            offer("end", None)
+                    return False
+            return offer("done", None)
         except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
             offer("error", exc)
+            return False
         finally:
-            close = getattr(items, "close", None)
+            close = getattr(chain, "close", None)
             if close is not None:
                 close()
 
-    producer = threading.Thread(target=produce, name="intercom-read-ahead", daemon=True)
-    producer.start()
+    def work() -> None:
+        while not stopped.is_set():
+            try:
+                chain = todo.get_nowait()
+            except queue.Empty:
+                return
+            if not run_one(chain):
+                return
+
+    for _ in range(max(1, min(workers, len(chains)))):
+        threading.Thread(target=work, name="intercom-read-ahead", daemon=True).start()
     try:
-        while True:
+        finished = 0
+        while finished < len(chains):
             kind, value = slots.get()
             if kind == "error":
                 raise value
-            if kind == "end":
-                return
+            if kind == "done":
+                finished += 1
+                continue
             yield value
     finally:
         stopped.set()

@@ -39,6 +39,7 @@ from .deletions import gone_markers, is_gone, stored_row
 from .exports import content_export_rows
 from .records import Record, epoch_seconds, plain_row
 from .search import contacts_updated_query, exact_updated_query
+from .slices import Slice, SlicedSearch, scheme_for, total_of, worth_slicing
 from .windows import DAY, time_windows
 
 QUERIES = {"contacts": contacts_updated_query, "exact": exact_updated_query}
@@ -124,11 +125,12 @@ def search(cursor: Any, *, run: Run, entry: Entry) -> Iterator[Page]:
 
     def pages() -> Iterator[Page]:
         stop_after = reached_the_start if descending else None
-        bodies = run.client.search_bodies(
+        chain = run.client.search_bodies(
             entry.endpoint, query, parser, descending=descending, stop_after=stop_after
         )
-        for body in bodies:
-            page = changed_rows(records_of(body, entry.data_key, shape, dates), recent.keep)
+        for piece, body in _sliced_if_large(chain, run, entry, parser, start, end):
+            keep = recent.keep if piece is None else _within(piece, recent.keep)
+            page = changed_rows(records_of(body, entry.data_key, shape, dates), keep)
             if page is not None:
                 yield page
 
@@ -140,6 +142,44 @@ def search(cursor: Any, *, run: Run, entry: Entry) -> Iterator[Page]:
     if run.reconciling and entry.live_ids and entry.reconciled:
         live = {record["id"] for page in run.client.cursor_pages(entry.live_ids, "data") for record in page}
         yield from gone_markers(entry.reconciled, live)
+
+
+def _sliced_if_large(
+    chain: Iterator[Any], run: Run, entry: Entry, parser: Any, start: int | None, end: int | None
+) -> Iterator[tuple[Slice | None, Any]]:
+    """The chain's bodies (slice None) when its range is small; else, its first page told how large, the
+    range read as concurrent slices (slices.py), each body with its slice."""
+    first = next(chain, None)
+    if first is None:
+        return
+    total = total_of(first)
+    scheme = scheme_for(run.client, entry.query == "contacts") if worth_slicing(total) else None
+    if scheme is None:
+        yield None, first
+        yield from ((None, body) for body in chain)
+        return
+    chain.close()  # type: ignore[attr-defined]
+    sliced = SlicedSearch(run.client, entry.endpoint, scheme, parser)
+    everything = QUERIES[entry.query or "exact"](start, end)
+    low = start if start is not None else sliced.oldest(everything)
+    high = end if end is not None else (sliced.newest(everything) or int(time.time())) + 1
+    if low is None:
+        return
+    plan = sliced.plan(low, end, total, high)
+    logger.info(f"{entry.name}: {total:,} rows read as {len(plan)} slices ({sliced.probes} probe calls)")
+    yield from sliced.bodies(plan)
+
+
+def _within(piece: Slice, keep: Any) -> Any:
+    """`keep`, for the rows of the slice's own range only: a query's bounds may match more."""
+
+    def keep_in_slice(ids: list[str], updated: list[int]) -> list[bool]:
+        inside = [piece.holds(updated_at) for updated_at in updated]
+        ids_in = [row_id for row_id, held in zip(ids, inside, strict=True) if held]
+        kept = iter(keep(ids_in, [at for at, held in zip(updated, inside, strict=True) if held]))
+        return [held and next(kept) for held in inside]
+
+    return keep_in_slice
 
 
 def scroll(cursor: Any, *, run: Run, entry: Entry) -> Iterator[Page]:

@@ -37,6 +37,11 @@ ARROW_BATCH_ROWS: Final = 2_000
 table's schema for each Arrow item, ~10 ms: per 150-row page that cost more than the rows themselves)."""
 
 READ_AHEAD_PAGES: Final = 1
+# Sliced searches (slices.py): a search range of more than SLICE_MIN_ROWS rows is read as slices of about
+# SLICE_ROWS rows, SLICE_CONCURRENCY of them at once (each a cursor chain), all under the one rate limiter.
+SLICE_MIN_ROWS: Final = 20 * 150
+SLICE_ROWS: Final = 10 * 150
+SLICE_CONCURRENCY: Final = 32
 """Pages of a search or the companies scroll requested ahead of the one being processed."""
 
 # HTTP behaviour

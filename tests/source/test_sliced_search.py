@@ -1,0 +1,141 @@
+"""Sliced searches (sources/intercom/slices.py): a large search range read as concurrent slices, exact at
+every edge: whole local days for contacts (daylight-saving days too), seconds for conversations and tickets.
+
+Slice sizes are made small here (150 rows, slicing from 300) so that a few hundred records make many slices.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from intercom_sim.workspace import DAY
+from sources.intercom import settings
+from sources.intercom.slices import DaySlicing, ExactSlicing, Slice
+from tests.robustness.support import differences, loaded_updated_at, truth_updated_at
+from tests.source.conftest import Harness, start_harness
+
+NEW_YORK = "America/New_York"
+
+
+@pytest.fixture(autouse=True)
+def small_slices(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(settings, "SLICE_ROWS", 150)
+    monkeypatch.setattr(settings, "SLICE_MIN_ROWS", 300)
+    monkeypatch.setattr(settings, "SLICE_CONCURRENCY", 8)
+
+
+@pytest.fixture
+def big(tmp_path: Path) -> Iterator[Harness]:
+    harness, server = start_harness(tmp_path, contacts=1_500, companies=20, conversations=700, tickets=400)
+    server.knobs.update(search_timezone=NEW_YORK)
+    try:
+        yield harness
+    finally:
+        server.stop()
+
+
+def exact(harness: Harness, table: str) -> None:
+    drift = differences(loaded_updated_at(harness, table), truth_updated_at(harness, table))
+    assert not drift, f"{table}: {drift}"
+    rows = harness.query(f"SELECT count(*), count(DISTINCT id) FROM {table}")[0]
+    assert rows[0] == rows[1], f"{table} has a key twice"
+
+
+def search_calls(harness: Harness, path: str) -> int:
+    return int(harness.server.counters.get(f"POST {path}", 0))
+
+
+def test_a_backfill_reads_each_feed_in_slices_and_loads_every_row_once(big: Harness) -> None:
+    big.server.reset_counters()
+    big.run(("contacts", "conversations", "tickets"))
+    for table in ("contacts", "conversations"):
+        exact(big, table)
+    assert set(big.ids("tickets")) == set(big.workspace.tickets)
+    # 1,500 contacts in one chain are 10 pages; in slices of ~150 rows: the first page, 2 edge probes, the
+    # slice probes and at least one page per slice
+    assert search_calls(big, "/contacts/search") > 1 + 2 + 10
+    assert search_calls(big, "/conversations/search") > 1 + 2 + 5
+
+
+def test_an_incremental_run_with_nothing_changed_still_costs_one_search_call(big: Harness) -> None:
+    big.run(("contacts", "conversations", "tickets"))
+    big.server.reset_counters()
+    big.run(("contacts", "conversations", "tickets"))
+    for path in ("/contacts/search", "/conversations/search", "/tickets/search"):
+        assert search_calls(big, path) == 1, path
+    assert big.server.counters.get("GET /me", 0) == 0
+
+
+def test_slices_meet_at_local_midnight_without_losing_or_repeating_a_contact(big: Harness) -> None:
+    """300 contacts at 23:59:59 and 00:00:00 New York time over the days around both daylight-saving
+    changes of 2025 (days of 23 and 25 hours): the planner cuts these dense days at local midnights."""
+    ws = big.workspace
+    zone = ZoneInfo(NEW_YORK)
+    stamps = []
+    for first in (datetime(2025, 3, 6), datetime(2025, 10, 30)):
+        for day in range(6):
+            local = (first + timedelta(days=day)).replace(tzinfo=zone)
+            midnight = int(local.timestamp())
+            stamps += [midnight - 1, midnight] * 13
+    for cid, stamp in zip(sorted(ws.contacts), stamps, strict=False):
+        ws.update_contact(cid, updated_at=stamp)
+    big.run(("contacts",))
+    exact(big, "contacts")
+
+
+def test_rows_at_the_seconds_between_conversation_slices_are_loaded_once(big: Harness) -> None:
+    """400 conversations updated two per second over 200 seconds: slices of this dense range meet at seconds
+    that hold rows on both sides."""
+    ws = big.workspace
+    edge = ws.clock.now() - 200 * DAY
+    for number, conversation_id in enumerate(sorted(ws.conversations)[:400]):
+        ws.update_conversation(conversation_id, updated_at=edge + number // 2)
+    big.run(("conversations",))
+    exact(big, "conversations")
+
+
+def test_contacts_indexed_late_during_a_sliced_backfill_arrive_with_the_next_run(big: Harness) -> None:
+    ws = big.workspace
+    big.server.knobs.update(search_lag_seconds=120)
+    late = [ws.create_contact(email=f"late-{n}@example.com") for n in range(3)]
+    big.run(("contacts",))
+    assert not set(late) & set(big.ids("contacts")), "not yet searchable"
+    ws.clock.advance(600)
+    big.run(("contacts",))
+    exact(big, "contacts")
+
+
+# ------------------------------------------------------------------------------------------------ units
+
+
+def test_day_slices_are_whole_local_days_across_a_daylight_saving_change() -> None:
+    zone = ZoneInfo(NEW_YORK)
+    scheme = DaySlicing(zone)
+    start = int(datetime(2025, 3, 1, tzinfo=zone).timestamp())
+    end = int(datetime(2025, 3, 21, tzinfo=zone).timestamp())
+    bounds = scheme.cut(start, end, 4)
+    assert [datetime.fromtimestamp(b, zone).strftime("%d %H:%M") for b in bounds] == [
+        "06 00:00",
+        "11 00:00",
+        "16 00:00",
+    ]
+    query = scheme.query(Slice(bounds[0], bounds[1]))
+    assert query["value"][0] == {"field": "updated_at", "operator": ">", "value": bounds[0] - 1}
+    assert query["value"][1] == {"field": "updated_at", "operator": "<", "value": bounds[1]}
+    assert scheme.cut(start, start + 3600, 5) == [], "one day cannot be cut"
+
+
+def test_exact_slices_overlap_their_query_by_a_second_and_hold_a_half_open_range() -> None:
+    scheme = ExactSlicing()
+    assert scheme.cut(100, 200, 4) == [125, 150, 175]
+    piece = Slice(125, 150)
+    query: Any = scheme.query(piece)
+    assert query["value"][0]["value"] == 124 and query["value"][1]["value"] == 150
+    assert [piece.holds(t) for t in (124, 125, 149, 150)] == [False, True, True, False]
+    assert Slice(10, None).holds(10**12)
