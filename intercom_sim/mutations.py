@@ -229,6 +229,16 @@ class Mutations(Generator):
             self.version += 1
             return log_id
 
+    def create_data_attribute(self, model: str, name: str, data_type: str) -> int:
+        """A custom data attribute of `model` created at the clock, as POST /data_attributes makes one."""
+        with self.lock:
+            attribute_id = max((a.get("id", 0) for a in self.data_attributes), default=12_000) + 1
+            now = self.clock.now()
+            attribute = self._custom_data_attribute(attribute_id, model, name, data_type, now, now)
+            self.data_attributes.append(attribute)
+            self.version += 1
+            return attribute_id
+
     MUTATIONS: tuple[str, ...] = (
         "update_contact",
         "create_contact",
@@ -253,6 +263,7 @@ class Mutations(Generator):
         "add_ticket_part",
         "add_export_rows",
         "add_activity_log",
+        "create_data_attribute",
     )
 
     def mutation(self, name: str) -> Callable[..., Any]:

@@ -17,8 +17,8 @@ The source's own code decides what the columns are; the spec only says what the 
    names (snake_case, `parent__field`) and the dlt type of each value are the hints. Lists become child
    tables and get none; objects below the nesting limit are `json` columns.
 
-Primary and merge keys are not nullable (as the source declares them); `_tombstone` and `deleted_at` are
-the hints memberships.py and deletions.py define.
+Primary and merge keys are not nullable (as the source declares them); `_tombstone`, `deleted_at` and
+`data_attributes.column_name` are the hints memberships.py, deletions.py and custom_columns.py define.
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ from dlt.sources import DltSource
 from sources.intercom import intercom_source
 from sources.intercom.catalogue import CATALOGUE, ENTRIES, Entry
 from sources.intercom.client import IntercomClient
+from sources.intercom.custom_columns import COLUMN_NAME_HINT
 from sources.intercom.deletions import DELETED_AT_HINT
 from sources.intercom.memberships import TOMBSTONE_HINT
 from sources.intercom.records import Record, convert_timestamps, is_timestamp_key, part_rows, plain_row
@@ -264,6 +265,8 @@ def table_columns(source: DltSource, table: str, items: DataItemNormalizer) -> T
         columns[column] = _unnamed(SOURCE_HINTS.get(column, hint))
     if table in RECONCILED_TABLES:
         columns.update((column, _unnamed(hint)) for column, hint in DELETED_AT_HINT.items())
+    if table == "data_attributes":
+        columns.update((column, _unnamed(hint)) for column, hint in COLUMN_NAME_HINT.items())
     return columns
 
 

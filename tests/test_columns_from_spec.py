@@ -13,12 +13,8 @@ import dlt
 import pytest
 from dlt.common.schema.typing import TTableSchemaColumns
 
-from sources.intercom.columns import (
-    TABLE_COLUMNS,
-    custom_attribute_column,
-    custom_attribute_hints,
-    keep_stored_types,
-)
+from sources.intercom.columns import TABLE_COLUMNS, custom_attribute_hints, keep_stored_types
+from sources.intercom.custom_columns import CustomColumns
 from tests.columns_from_spec import COLUMNS_PY, normalizer, render, the_source
 from tests.source.conftest import Harness, start_harness
 
@@ -74,8 +70,12 @@ def attribute(name: str, data_type: str, custom: bool = True) -> dict[str, Any]:
     return {"name": name, "data_type": data_type, "custom": custom, "model": "contact"}
 
 
+def hints_of(attributes: list[dict[str, Any]]) -> TTableSchemaColumns:
+    return custom_attribute_hints(attributes, CustomColumns(attributes))
+
+
 def test_custom_attribute_hints_type_each_custom_attribute() -> None:
-    hints = custom_attribute_hints(
+    hints = hints_of(
         [
             attribute("Plan Type", "string"),
             attribute("renewal.date", "date"),
@@ -97,30 +97,29 @@ def test_custom_attribute_hints_type_each_custom_attribute() -> None:
 
 def test_custom_attribute_columns_are_the_ones_dlt_flattens_into() -> None:
     names = ["Plan Type", "renewal.date", "NPS Score", "favourite 🍕", "Ünïcødé", "_default_", "9 lives"]
-    row = {"id": "1", "custom_attributes": {name: index for index, name in enumerate(names)}}
+    names += ["名前", "plan_type", "имя", "Größe"]
+    columns = CustomColumns([attribute(name, "integer") for name in names])
+    custom = columns.renamed({name: index for index, name in enumerate(names)})
+    row = {"id": "1", "custom_attributes": custom}
     ((table, _, _), flat), *_ = normalizer(the_source()).normalize_data_item(row, "0", "contacts")
     flattened = {value: column for column, value in flat.items() if column.startswith("custom_attributes__")}
-    assert [custom_attribute_column(name) for name in names] == [flattened[i] for i in range(len(names))]
+    assert [columns.column(name) for name in names] == [flattened[i] for i in range(len(names))]
+    assert len(set(flattened.values())) == len(names)
 
 
-def test_names_dlt_normalizes_alike_share_a_column_typed_text_when_they_disagree(
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    with caplog.at_level(logging.WARNING, logger="sources.intercom"):
-        colliding = [
-            attribute("Plan Type", "string"),
-            attribute("plan_type", "integer"),
-            attribute("PlanType", "date"),
-        ]
-        hints = custom_attribute_hints(colliding)
-    assert hints == {"custom_attributes__plan_type": {"data_type": "text", "nullable": True}}
-    assert "custom_attributes__plan_type" in caplog.text
-    same = custom_attribute_hints([attribute("NPS", "integer"), attribute("nps", "integer")])
-    assert same == {"custom_attributes__nps": {"data_type": "bigint", "nullable": True}}
+def test_names_dlt_normalizes_alike_each_get_a_column_typed_as_declared() -> None:
+    colliding = [
+        attribute("Plan Type", "string"),
+        attribute("plan_type", "integer"),
+        attribute("PlanType", "date"),
+    ]
+    hints = hints_of(colliding)
+    assert len(hints) == 3
+    assert sorted(hint["data_type"] for hint in hints.values()) == ["bigint", "text", "timestamp"]
 
 
 def test_a_stored_column_is_not_retyped(caplog: pytest.LogCaptureFixture) -> None:
-    hints = custom_attribute_hints([attribute("MRR", "float"), attribute("seats", "integer")])
+    hints = hints_of([attribute("MRR", "float"), attribute("seats", "integer")])
     stored: TTableSchemaColumns = {
         "custom_attributes__mrr": {"name": "custom_attributes__mrr", "data_type": "bigint"}
     }
@@ -212,7 +211,7 @@ def expected_hints(harness: Harness) -> dict[str, TTableSchemaColumns]:
     models = {"contacts": "contact", "companies": "company", "conversations": "conversation"}
     attributes = harness.workspace.data_attributes
     custom = {
-        table: custom_attribute_hints(a for a in attributes if a["model"] == model)
+        table: hints_of([a for a in attributes if a["model"] == model])
         for table, model in models.items()
     }
     return {table: {**columns, **custom.get(table, {})} for table, columns in TABLE_COLUMNS.items()}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..state import JSON
 from .base import GeneratorBase, hex_id
 from .vocabulary import CUSTOM_ATTRIBUTES, DOMAINS, FIRST_NAMES, LAST_NAMES, TAG_WORDS
 
@@ -112,23 +113,28 @@ class ReferenceGenerator(GeneratorBase):
                 next_id += 1
                 created = self._past()
                 self.data_attributes.append(
-                    {
-                        "type": "data_attribute",
-                        "id": next_id,
-                        "model": model,
-                        "name": name,
-                        "full_name": f"custom_attributes.{name}",
-                        "label": name,
-                        "description": f"Custom {name}",
-                        "data_type": data_type,
-                        "options": ["gold", "silver"] if name == "Plan Tier" else [],
-                        "api_writable": True,
-                        "messenger_writable": False,
-                        "ui_writable": True,
-                        "custom": True,
-                        "archived": False,
-                        "created_at": created,
-                        "updated_at": self._past(created),
-                        "admin_id": self.admin_ids[0],
-                    }
+                    self._custom_data_attribute(next_id, model, name, data_type, created, self._past(created))
                 )
+
+    def _custom_data_attribute(
+        self, attribute_id: int, model: str, name: str, data_type: str, created: int, updated: int
+    ) -> JSON:
+        return {
+            "type": "data_attribute",
+            "id": attribute_id,
+            "model": model,
+            "name": name,
+            "full_name": f"custom_attributes.{name}",
+            "label": name,
+            "description": f"Custom {name}",
+            "data_type": data_type,
+            "options": ["gold", "silver"] if name == "Plan Tier" else [],
+            "api_writable": True,
+            "messenger_writable": False,
+            "ui_writable": True,
+            "custom": True,
+            "archived": False,
+            "created_at": created,
+            "updated_at": updated,
+            "admin_id": self.admin_ids[0],
+        }

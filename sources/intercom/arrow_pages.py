@@ -33,7 +33,8 @@ from dlt.common.normalizers.naming.snake_case import NamingConvention
 from dlt.common.normalizers.utils import generate_dlt_ids
 from dlt.common.schema.typing import TDataType, TTableSchemaColumns
 
-from .columns import TABLE_COLUMNS, custom_attribute_column
+from .columns import TABLE_COLUMNS
+from .custom_columns import CustomColumns
 from .records import ChildList, Record, Shape, convert_timestamps, epoch_seconds, json_at, part_rows, present
 from .settings import TIMESTAMP_KEYS_EXTRA
 
@@ -72,9 +73,17 @@ class RecordShape:
     custom_key: str | None = "custom_attributes"
     custom_types: Mapping[str, TDataType] = field(default_factory=dict)
     """The workspace's custom attributes by their API name (GET /data_attributes) -> dlt type."""
+    custom_columns: CustomColumns | None = None
+    """The column each custom attribute loads into (custom_columns.py); None: dlt's naming."""
 
     @classmethod
-    def of(cls, table: str, shape: Shape, custom_types: Mapping[str, TDataType] | None = None) -> RecordShape:
+    def of(
+        cls,
+        table: str,
+        shape: Shape,
+        custom_types: Mapping[str, TDataType] | None = None,
+        custom_columns: CustomColumns | None = None,
+    ) -> RecordShape:
         """The Arrow path of `shape` (records.py) for `table`, typed by the spec's columns."""
         return cls(
             table,
@@ -83,7 +92,15 @@ class RecordShape:
             dropped=frozenset(shape.dropped),
             custom_key=shape.custom_key,
             custom_types=dict(custom_types or {}),
+            custom_columns=custom_columns,
         )
+
+    def custom_column(self, name: str) -> str:
+        """The column custom attribute `name` loads into, as on the row path."""
+        if self.custom_columns is not None:
+            return self.custom_columns.column(name)
+        parent = _column_name(self.custom_key or "")
+        return _NAMING.shorten_fragments(parent, _NAMING.normalize_identifier(name))
 
     def record_type(self) -> pa.StructType:
         """The record as the JSON reader should type it; fields not named here are inferred."""
@@ -121,7 +138,7 @@ class RecordShape:
             for name, hint in self.columns.items()
         }
         custom = {
-            name: stored_type(custom_attribute_column(name), kind) for name, kind in self.custom_types.items()
+            name: stored_type(self.custom_column(name), kind) for name, kind in self.custom_types.items()
         }
         return replace(self, columns=columns, custom_types=custom)
 
@@ -313,7 +330,10 @@ def _flatten_object(
             raise ArrowShapeError(
                 f"{shape.table}.{parent}.{arrow_field.name} is {values.type}: dlt keeps json"
             )
-        column = _NAMING.shorten_fragments(parent_column, _NAMING.normalize_identifier(arrow_field.name))
+        if in_custom:
+            column = shape.custom_column(arrow_field.name)
+        else:
+            column = _NAMING.shorten_fragments(parent_column, _NAMING.normalize_identifier(arrow_field.name))
         if shape.is_timestamp(column, arrow_field.name, in_custom):
             values = to_timestamp(values, column)
         columns.pop(column, None)  # names dlt normalizes alike: the later key wins, as on the row path
@@ -395,12 +415,14 @@ class Pages:
         shape: Shape,
         custom_types: Mapping[str, TDataType] | None = None,
         stored: Any = None,
+        custom_columns: CustomColumns | None = None,
     ) -> RecordShape | None:
-        """The Arrow shape of `table`, typed as the destination stores it so far (`stored` columns); None
-        on the row path or for a shape the Arrow path does not take."""
+        """The Arrow shape of `table`, typed as the destination stores it so far (`stored` columns), its
+        custom attributes in `custom_columns`; None on the row path or for a shape the Arrow path does
+        not take."""
         if not self.arrow or not shape.arrow:
             return None
-        record = RecordShape.of(table, shape, custom_types)
+        record = RecordShape.of(table, shape, custom_types, custom_columns)
         return record.with_stored_types(stored) if stored is not None else record
 
     @staticmethod

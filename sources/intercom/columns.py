@@ -23,10 +23,9 @@ import logging
 from collections.abc import Iterable
 from typing import Any, Final
 
-from dlt.common.normalizers.naming.snake_case import NamingConvention
 from dlt.common.schema.typing import TDataType, TTableSchemaColumns
 
-CUSTOM_ATTRIBUTES: Final = "custom_attributes"
+from .custom_columns import CustomColumns
 
 CUSTOM_ATTRIBUTE_TYPES: Final[dict[str, TDataType]] = {
     "string": "text",
@@ -38,41 +37,19 @@ CUSTOM_ATTRIBUTE_TYPES: Final[dict[str, TDataType]] = {
 """`data_type` of a data attribute (GET /data_attributes) -> dlt type. Dates arrive as unix seconds and are
 converted by records.convert_timestamps."""
 
-_NAMING = NamingConvention()
-
 logger = logging.getLogger("sources.intercom")
 
 
-def custom_attribute_column(name: str) -> str:
-    """The column dlt flattens `custom_attributes[name]` into: `Plan Type` -> `custom_attributes__plan_type`.
-
-    The same two steps as dlt's relational normalizer: the key is normalized as an identifier, then joined
-    to its parent's path.
-    """
-    return _NAMING.shorten_fragments(CUSTOM_ATTRIBUTES, _NAMING.normalize_identifier(name))
-
-
-def custom_attribute_hints(attributes: Iterable[dict[str, Any]]) -> TTableSchemaColumns:
-    """Column hints for the custom attributes (`custom: true`) among a model's data attributes.
-
-    Attributes of an unknown `data_type` are left to dlt. Names that dlt normalizes to the same column
-    (`Plan Type`, `plan_type`, `PlanType`) load into that one column, the later key of a record winning:
-    this is logged, and such a column is typed `text` when their types differ (any value converts to text).
-    """
+def custom_attribute_hints(
+    attributes: Iterable[dict[str, Any]], columns: CustomColumns
+) -> TTableSchemaColumns:
+    """Column hints for the custom attributes (`custom: true`) among a model's data attributes, each in
+    its own column (`columns`, custom_columns.py). Attributes of an unknown `data_type` are left to dlt."""
     hints: TTableSchemaColumns = {}
-    names: dict[str, list[str]] = {}
     for attribute in attributes:
         data_type = CUSTOM_ATTRIBUTE_TYPES.get(attribute.get("data_type") or "")
-        if not attribute.get("custom") or data_type is None:
-            continue
-        column = custom_attribute_column(attribute["name"])
-        names.setdefault(column, []).append(attribute["name"])
-        if column in hints and hints[column].get("data_type") != data_type:
-            data_type = "text"
-        hints[column] = {"data_type": data_type, "nullable": True}
-    for column, sharing in names.items():
-        if len(sharing) > 1:
-            logger.warning("custom attributes %s all load into the one column %s", sharing, column)
+        if attribute.get("custom") and data_type is not None:
+            hints[columns.column(attribute["name"])] = {"data_type": data_type, "nullable": True}
     return hints
 
 
@@ -586,5 +563,6 @@ TABLE_COLUMNS: Final[dict[str, TTableSchemaColumns]] = {
         "created_at": {"data_type": "timestamp", "nullable": True},
         "updated_at": {"data_type": "timestamp", "nullable": True},
         "admin_id": {"data_type": "text", "nullable": True},
+        "column_name": {"data_type": "text", "nullable": True},
     },
 }

@@ -7,6 +7,7 @@ interface (arrow_pages.py): a reader never knows whether it holds Arrow tables o
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -35,6 +36,7 @@ from .arrow_pages import (
 from .catalogue import Entry
 from .client import SEARCH_CURSOR, IntercomClient, read_ahead
 from .columns import CUSTOM_ATTRIBUTE_TYPES, custom_attribute_hints, keep_stored_types
+from .custom_columns import COLUMN_NAME, CustomColumns
 from .deletions import gone_markers, is_gone, stored_row
 from .exports import content_export_rows
 from .records import Record, epoch_seconds, plain_row
@@ -89,15 +91,24 @@ class Run:
         if not self.pages.arrow or not entry.shape.arrow:
             return None
         custom = self.attributes.custom_types(entry.model) if entry.model else None
+        columns = self.attributes.custom_columns(entry.model) if entry.model else None
         schema = dlt.current.source_schema()
         stored = schema.get_table_columns(table) if table in schema.tables else {}
-        return self.pages.shape(table, entry.shape, custom, stored)
+        return self.pages.shape(table, entry.shape, custom, stored, columns)
 
     def dates(self, entry: Entry) -> frozenset[str]:
         return self.attributes.custom_date_keys(entry.model) if entry.model else frozenset()
 
     def hinted(self, entry: Entry, item: Page) -> Page:
         return self.attributes.with_column_hints(entry.model, item) if entry.model else item
+
+    def row(self, entry: Entry, record: Record) -> Record:
+        """The row of a record (`entry.shape`), its custom attributes keyed by their own columns."""
+        row = entry.shape.row(record)
+        custom_key = entry.shape.custom_key
+        if entry.model and custom_key and isinstance(row.get(custom_key), dict):
+            row[custom_key] = self.attributes.custom_columns(entry.model).renamed(row[custom_key])
+        return row
 
 
 def search(cursor: Any, *, run: Run, entry: Entry) -> Iterator[Page]:
@@ -212,7 +223,7 @@ def table(page: Page, *, run: Run, entry: Entry) -> Iterator[Page]:
     shape = run.shape(entry) if entry.shape.arrow else None
 
     def row_of(record: Record) -> Record:
-        return stored_row(record) if is_gone(record) else entry.shape.row(record)
+        return stored_row(record) if is_gone(record) else run.row(entry, record)
 
     for item in root_items(page, shape, row_of, run.dates(entry)):
         yield run.hinted(entry, item)
@@ -263,9 +274,17 @@ def reference(*, run: Run, entry: Entry) -> Iterator[list[Record]]:
 
 def attributes(*, run: Run, entry: Entry) -> Iterator[list[Record]]:
     """Built-in and custom data attributes of contacts, companies and conversations, archived included
-    (one call per model, shared with the typing of custom attributes)."""
+    (one call per model, shared with the typing of custom attributes); a custom one with the column it
+    loads into (`column_name`)."""
     for model in settings.DATA_ATTRIBUTE_MODELS:
-        yield [plain_row(attribute) for attribute in run.attributes.of_model(model)]
+        columns = run.attributes.custom_columns(model)
+        rows = []
+        for attribute in run.attributes.of_model(model):
+            row = plain_row(attribute)
+            if attribute.get("custom"):
+                row[COLUMN_NAME] = columns.listed_column(attribute["name"])
+            rows.append(row)
+        yield rows
 
 
 def logs(cursor: Any, *, run: Run, entry: Entry) -> Iterator[list[Record]]:
@@ -330,13 +349,28 @@ class DataAttributes:
         self._client = client
         self._entry = entry
         self._by_model: dict[str, list[Record]] = {}
+        self._columns: dict[str, CustomColumns] = {}
+        self._lock = threading.Lock()
         self._hinted: set[str] = set()
 
     def of_model(self, model: str) -> list[Record]:
-        if model not in self._by_model:
-            params = {"model": model, **self._entry.params}
-            self._by_model[model] = self._client.get_list(self._entry.endpoint, self._entry.data_key, params)
-        return self._by_model[model]
+        with self._lock:
+            if model not in self._by_model:
+                self._by_model[model] = self._read(model)
+            return self._by_model[model]
+
+    def custom_columns(self, model: str) -> CustomColumns:
+        """The column each of the model's custom attributes loads into (custom_columns.py), the same in
+        every run; a key the list does not name has the list read again once."""
+        attributes = self.of_model(model)
+        with self._lock:
+            if model not in self._columns:
+                self._columns[model] = CustomColumns(attributes, reread=lambda: self._read(model))
+            return self._columns[model]
+
+    def _read(self, model: str) -> list[Record]:
+        params = {"model": model, **self._entry.params}
+        return self._client.get_list(self._entry.endpoint, self._entry.data_key, params)
 
     def custom_date_keys(self, model: str) -> frozenset[str]:
         """Names of the model's custom attributes typed `date` (unix seconds in the API)."""
@@ -366,7 +400,8 @@ class DataAttributes:
         self._hinted.add(model)
         schema, table = dlt.current.source_schema(), dlt.current.resource_name()
         stored = schema.get_table_columns(table) if table in schema.tables else {}
-        hints = keep_stored_types(custom_attribute_hints(self.of_model(model)), stored)
+        hints = custom_attribute_hints(self.of_model(model), self.custom_columns(model))
+        hints = keep_stored_types(hints, stored)
         return dlt.mark.with_hints(rows, dlt.mark.make_hints(columns=hints)) if hints else rows
 
 
