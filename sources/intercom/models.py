@@ -21,15 +21,18 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import dlt
 import sqlglot
 from dlt.common import logger
 from sqlglot import exp
 
+from . import settings
 from .errors import ConfigurationError
 
 MODELS_DIR = Path(__file__).parent / "models"
@@ -223,7 +226,7 @@ def build_models(pipeline: dlt.Pipeline, materialization: str = "view") -> Model
         )
     report = ModelsReport(materialization)
     dialect = dialect_of(pipeline.destination.destination_type)
-    with pipeline.sql_client() as client:
+    with pipeline.sql_client() as client, _room_to_build(client, dialect):
         dataset = client.dataset_name
         tables = _loaded_tables(pipeline, client)
         plan = _plan(tables, report)
@@ -243,6 +246,36 @@ def build_models(pipeline: dlt.Pipeline, materialization: str = "view") -> Model
     for name, why in report.left_out.items():
         logger.info(f"analytics model {name} left out: {why}")
     return report
+
+
+@contextmanager
+def _room_to_build(client: Any, dialect: str) -> Iterator[None]:
+    """DuckDB with at least `MODELS_DUCKDB_MEMORY_LIMIT` while the models are built, then as it was.
+
+    The load caps DuckDB's memory (.dlt/config.toml) to bound the merge's peak; a model such as
+    `intercom__contact_enhanced` at 200,000 contacts needs more than that cap to compute in one query."""
+    if dialect != "duckdb":
+        yield
+        return
+    before = str(client.execute_sql("SELECT current_setting('memory_limit')")[0][0])
+    if _bytes(before) >= _bytes(settings.MODELS_DUCKDB_MEMORY_LIMIT):
+        yield
+        return
+    client.execute_sql(f"SET memory_limit = '{settings.MODELS_DUCKDB_MEMORY_LIMIT}'")
+    try:
+        yield
+    finally:
+        client.execute_sql(f"SET memory_limit = '{before}'")
+
+
+def _bytes(size: str) -> float:
+    """'61.0 MiB', '1GB' -> bytes (DuckDB's memory settings)."""
+    match = re.fullmatch(r"\s*([\d.]+)\s*([KMGT]?)(i?)B\s*", size, re.IGNORECASE)
+    if not match:
+        return float("inf")  # unknown form (e.g. no limit): leave it alone
+    number, prefix, binary = match.groups()
+    base = 1024 if binary else 1000
+    return float(number) * base ** " KMGT".index(prefix.upper() or " ")
 
 
 def drop_models(pipeline: dlt.Pipeline) -> None:

@@ -103,3 +103,8 @@ CONTACT_TRUNCATED_LISTS: Final = (
     "opted_out_subscription_types",
 )
 """Lists a contact embeds cut at 10 items: never loaded from the embedded copy."""
+
+# DuckDB's memory limit while the analytics models are built (models.py): the load's own cap (64 MB in
+# .dlt/config.toml) is too small for intercom__contact_enhanced at 200,000 contacts (it fits in 128-256 MB);
+# a higher limit set by the user is kept.
+MODELS_DUCKDB_MEMORY_LIMIT: Final = "1GB"
