@@ -327,6 +327,16 @@ ROOT_TABLE_COLUMNS: Final[TTableSchemaColumns] = {
 """The columns dlt's row normalizer adds to a root table, with their hints: the Arrow path fills them."""
 
 
+def with_row_ids(table: pa.Table, column: str, row_id: Callable[[Record], str]) -> pa.Table:
+    """A root table (`root_table`) with `column` := `row_id` of each row, as a dict of its columns
+    other than dlt's (history mode's content hashes in place of random `_dlt_id`s)."""
+    names = [name for name in table.column_names if not name.startswith("_dlt")]
+    ids = pa.array([row_id(row) for row in table.select(names).to_pylist()], type=pa.string())
+    if column in table.column_names:
+        return table.set_column(table.column_names.index(column), table.schema.field(column), ids)
+    return table.append_column(pa.field(column, pa.string(), nullable=False), ids)
+
+
 def batched(pages: Iterable[Any], min_rows: int) -> Iterator[Any]:
     """Arrow pages concatenated into tables of at least `min_rows` rows; anything else passes through, in
     order (what was gathered before it is yielded first).
