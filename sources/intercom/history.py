@@ -76,7 +76,8 @@ def version_id(row: Mapping[str, Any]) -> str:
 
 
 def flat_version_id(row: Mapping[str, Any]) -> str:
-    """The same hash of an Arrow-path row, already flattened under dlt's column names."""
+    """The same hash of an Arrow-path row, already flattened under dlt's column names, its timestamps
+    given as UTC microseconds (the canonical form of an instant, `_canonical`)."""
     return _digest(_flat(row, "", flattened=True))
 
 
