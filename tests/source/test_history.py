@@ -56,6 +56,13 @@ def test_a_contact_changed_in_two_runs_has_three_contiguous_versions(harness: Ha
     assert len(versions(harness, "companies")[company]) == 3
     assert current(harness, "companies", "name")[company] == "Second Rename Co"
     assert len(versions(harness, "conversations")[conversation]) == 3
+    # the README's point-in-time query: as loaded at the start of the second version
+    at = versions(harness, "companies")[company][1][0].isoformat()
+    as_of = harness.query(
+        f"SELECT name FROM companies WHERE id = '{company}' AND _dlt_valid_from <= '{at}'"
+        f" AND (_dlt_valid_to IS NULL OR _dlt_valid_to > '{at}')"
+    )
+    assert as_of == [("First Rename Co",)]
     assert current(harness, "conversations", "state")[conversation] == "open"
 
     # untouched rows keep their one version, current; every id has exactly one current version
