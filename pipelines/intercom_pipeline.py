@@ -84,6 +84,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--max-workers", type=int, help="concurrent per-record fetches")
     parser.add_argument("--pipelines-dir", help="where dlt keeps pipeline state (default: dlt's)")
     parser.add_argument("--pipeline-name", default=None, help=f"default: {PIPELINE_NAME}")
+    parser.add_argument(
+        "--history",
+        action="store_true",
+        help="keep every version of contacts, companies and conversations (_dlt_valid_from/_dlt_valid_to)",
+    )
     parser.add_argument("--demo", action="store_true", help="load a simulated workspace, no token needed")
     return parser.parse_args(argv)
 
@@ -97,6 +102,8 @@ def source_options(args: argparse.Namespace, access_token: str, base_url: str | 
         options["base_url"] = base_url
     if args.max_workers:
         options["max_workers"] = args.max_workers
+    if args.history:  # not given: the source's own default or SOURCES__INTERCOM__HISTORY
+        options["history"] = True
     return options
 
 
@@ -198,6 +205,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except AuthenticationError as exc:
         return fail(EXIT_AUTH, f"authentication failed: {exc}")
     except Exception as exc:  # noqa: BLE001 - the CLI reports any failure as one line
+        if isinstance(connector_error(exc), ConfigurationError):  # found during the run (history mode)
+            return fail(EXIT_CONFIG, f"configuration error: {root_cause(exc)}")
         return fail(EXIT_FAILED, f"load failed: {root_cause(exc)}")
     if not args.quiet:
         print_summary(result)
@@ -206,12 +215,20 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def root_cause(exc: BaseException) -> str:
     """The connector's own error inside dlt's wrappers if there is one, else the first line of `exc`."""
+    cause = connector_error(exc)
+    if cause is not None:
+        return str(cause)
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+def connector_error(exc: BaseException) -> IntercomError | None:
+    """The connector's own error inside dlt's wrappers, if there is one."""
     seen: BaseException | None = exc
     while seen is not None:
         if isinstance(seen, IntercomError):
-            return str(seen)
+            return seen
         seen = seen.__cause__ or seen.__context__
-    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return None
 
 
 def fail(status: int, message: str) -> int:

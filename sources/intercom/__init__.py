@@ -71,6 +71,7 @@ def intercom_source(
     max_workers: int = settings.MAX_WORKERS,
     retry_backoff_seconds: float = settings.BACKOFF_BASE_SECONDS,
     arrow: bool = True,
+    history: bool = False,
 ) -> Sequence[DltResource]:
     """Every readable Intercom object as a dlt resource.
 
@@ -98,6 +99,9 @@ def intercom_source(
         arrow: Parse the pages of contacts, companies and conversation parts straight into Arrow tables
             (sources/intercom/arrow_pages.py), which skips dlt's row normalizer. False loads them row by
             row; the tables are the same either way.
+        history: Keep every version of contacts, companies and conversations (dlt's scd2, history.py):
+            each row gets `_dlt_valid_from` / `_dlt_valid_to` (load times; null: the current version).
+            A dataset loaded in one mode cannot be loaded in the other (ConfigurationError).
     """
     start, end = parse_date_range(start_date, end_date)
     for name, days in (
@@ -121,6 +125,7 @@ def intercom_source(
         export_poll_seconds=export_poll_seconds,
         export_max_wait_seconds=export_max_wait_seconds,
         reconcile_deletes=reconcile_deletes,
+        history=history,
     )
     # The feeds (contact_changes, company_changes, ticket_changes) are not returned: dlt evaluates each once
     # as the parent of the tables selected from it, and they never become tables of their own.

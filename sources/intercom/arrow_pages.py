@@ -347,6 +347,22 @@ ROOT_TABLE_COLUMNS: Final[TTableSchemaColumns] = {
 """The columns dlt's row normalizer adds to a root table, with their hints: the Arrow path fills them."""
 
 
+def with_row_ids(table: pa.Table, column: str, row_id: Callable[[Record], str]) -> pa.Table:
+    """A root table (`root_table`) with `column` := `row_id` of each row, as a dict of its columns
+    other than dlt's, timestamps as UTC microseconds (history mode's content hashes in place of random
+    `_dlt_id`s)."""
+    names = [name for name in table.column_names if not name.startswith("_dlt")]
+    values = table.select(names)
+    for index, value_field in enumerate(values.schema):
+        if pa.types.is_timestamp(value_field.type):  # as UTC microseconds: no datetime per value
+            micros = values.column(index).cast(TIMESTAMP).cast(pa.int64())
+            values = values.set_column(index, pa.field(value_field.name, pa.int64()), micros)
+    ids = pa.array([row_id(row) for row in values.to_pylist()], type=pa.string())
+    if column in table.column_names:
+        return table.set_column(table.column_names.index(column), table.schema.field(column), ids)
+    return table.append_column(pa.field(column, pa.string(), nullable=False), ids)
+
+
 def batched(pages: Iterable[Any], min_rows: int) -> Iterator[Any]:
     """Arrow pages concatenated into tables of at least `min_rows` rows; anything else passes through, in
     order (what was gathered before it is yielded first).

@@ -18,6 +18,7 @@ from .arrow_pages import ROOT_TABLE_COLUMNS
 from .catalogue import CATALOGUE, Entry
 from .columns import TABLE_COLUMNS
 from .deletions import DELETED_AT_HINT
+from .history import HISTORY_TABLES, VersionIds, history_disposition
 from .memberships import TOMBSTONE_HINT
 from .progress import ApiUsageReporter
 from .readers import Run
@@ -47,6 +48,9 @@ def build_resources(run: Run) -> list[DltResource]:
             continue  # dlt evaluates a feed once, as the parent of the tables selected from it
         resource = built[entry.name]
         resource.apply_hints(file_format=entry.file_format)
+        if run.history and entry.name in HISTORY_TABLES:
+            resource.apply_hints(write_disposition=history_disposition(entry.reconciled == entry.name))
+            resource.add_map(VersionIds())
         resource.add_map(usage)
         tables.append(resource)
     return tables

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import dlt
+from dlt.common.schema.typing import DEFAULT_VALIDITY_COLUMN_NAMES
 
 from .records import Record
 
@@ -56,14 +57,22 @@ def gone_markers(table: str, live_ids: set[str]) -> Iterator[list[Record]]:
 
 
 def _stored_live_ids(table: str) -> set[str]:
-    sql = f"SELECT id FROM {{table}} WHERE {DELETED_AT} IS NULL"
+    sql = f"SELECT id FROM {{table}} WHERE {DELETED_AT} IS NULL{_current_versions(table)}"
     return {row[0] for row in _query(table, sql, ())}
 
 
 def _stored_rows(table: str, ids: list[str]) -> list[Record]:
     placeholders = ", ".join(["%s"] * len(ids))
-    rows = _query(table, f"SELECT * FROM {{table}} WHERE id IN ({placeholders})", tuple(ids), with_names=True)
+    sql = f"SELECT * FROM {{table}} WHERE id IN ({placeholders}){_current_versions(table)}"
+    rows = _query(table, sql, tuple(ids), with_names=True)
     return [{key: value for key, value in row.items() if not key.startswith("_dlt_")} for row in rows]
+
+
+def _current_versions(table: str) -> str:
+    """In history mode (history.py) a table holds every version of a row: only the current one counts."""
+    valid_to = DEFAULT_VALIDITY_COLUMN_NAMES[1]
+    columns = dlt.current.source_schema().tables.get(table, {}).get("columns") or {}
+    return f" AND {valid_to} IS NULL" if valid_to in columns else ""
 
 
 def _query(table: str, sql: str, params: tuple[Any, ...], with_names: bool = False) -> list[Any]:

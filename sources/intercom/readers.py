@@ -39,6 +39,7 @@ from .columns import CUSTOM_ATTRIBUTE_TYPES, custom_attribute_hints, keep_stored
 from .custom_columns import COLUMN_NAME, CustomColumns
 from .deletions import gone_markers, is_gone, stored_row
 from .exports import content_export_rows
+from .history import HISTORY_TABLES, check_history_mode
 from .records import Record, epoch_seconds, plain_row
 from .search import contacts_updated_query, exact_updated_query
 from .slices import Slice, SlicedSearch, scheme_for, total_of, worth_slicing
@@ -76,6 +77,7 @@ class Run:
     export_poll_seconds: float
     export_max_wait_seconds: float
     reconcile_deletes: bool
+    history: bool = False
 
     def option(self, name: str | None) -> Any:
         return None if name is None else getattr(self, name)
@@ -95,6 +97,11 @@ class Run:
         schema = dlt.current.source_schema()
         stored = schema.get_table_columns(table) if table in schema.tables else {}
         return self.pages.shape(table, entry.shape, custom, stored, columns)
+
+    def check_mode(self, entry: Entry) -> None:
+        """Stops a run whose history mode differs from the one the entry's table was loaded in."""
+        if entry.shaped_table in HISTORY_TABLES:
+            check_history_mode(entry.shaped_table, self.history)
 
     def dates(self, entry: Entry) -> frozenset[str]:
         return self.attributes.custom_date_keys(entry.model) if entry.model else frozenset()
@@ -119,6 +126,7 @@ def search(cursor: Any, *, run: Run, entry: Entry) -> Iterator[Page]:
     to the tables that name it as parent; a table yields its rows. With `reconcile_deletes`, the ids listed
     at `live_ids` give the gone markers (deletions.py).
     """
+    run.check_mode(entry)
     start, end = _epoch(cursor.start_value), _epoch(cursor.end_value)
     query = QUERIES[entry.query or "exact"](start, end)
     shape = run.shape(entry)
@@ -200,6 +208,7 @@ def scroll(cursor: Any, *, run: Run, entry: Entry) -> Iterator[Page]:
     only changed records reach the tables. With `reconcile_deletes`, those missing from the scroll follow as
     gone markers.
     """
+    run.check_mode(entry)
     shape = run.shape(entry)
     dates = run.dates(entry)
     live: set[str] = set()
