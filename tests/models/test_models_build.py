@@ -317,3 +317,25 @@ def check_row_invariants(mart: str, row: dict[str, Any]) -> None:
             == row["count_conversations"]
         )
         assert row["count_still_open"] <= row["count_conversations"]
+
+
+def test_in_history_mode_the_models_read_current_versions(tmp_path: Path) -> None:
+    """A contact renamed twice has three versions in `contacts`; the models see it once, renamed."""
+    built = fixture.build()
+    ws, ids = built.workspace, built.ids
+    server = intercom_sim.start(ws, port=0, token=TOKEN, rate_limit=0)
+    try:
+        pipeline = duckdb_pipeline(tmp_path, "history")
+        for name in ("Ann", "Ann B", "Ann C"):
+            ws.clock.advance(60)
+            ws.update_contact(ids["U1"], name=name)
+            pipeline.run(source(server.base_url, history=True).with_resources(*RESOURCES))
+    finally:
+        server.stop()
+    assert build_models(pipeline).left_out == {}
+    with pipeline.sql_client() as client:
+        versions = client.execute_sql("SELECT count(*) FROM contacts WHERE id = %s", ids["U1"])[0][0]
+    contacts = read_mart(pipeline, "intercom__contact_enhanced")
+    assert versions == 3 and len(contacts) == 4
+    assert contacts[ids["U1"]]["name"] == "Ann C" and contacts[ids["U1"]]["count_conversations"] == 2
+    assert len(read_mart(pipeline, "intercom__conversation_metrics")) == 5

@@ -1,4 +1,5 @@
 -- grain: one row per company (its current version in history mode), deleted ones included
+-- (in history mode a deleted company has no current version, so it is left out)
 SELECT
     CAST(c.id AS VARCHAR) AS company_id,
     CAST(c._dlt_id AS VARCHAR) AS company_row_id,

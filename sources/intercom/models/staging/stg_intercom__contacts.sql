@@ -1,4 +1,5 @@
 -- grain: one row per contact (user or lead; its current version in history mode), deleted ones included
+-- (in history mode a deleted contact has no current version, so it is left out)
 SELECT
     CAST(c.id AS VARCHAR) AS contact_id,
     CAST(c.external_id AS VARCHAR) AS external_id,
