@@ -32,6 +32,7 @@ from .errors import (
 )
 from .readers import DataAttributes, Run
 from .runs import finish_interrupted_loads, table_row_counts
+from .skips import Skips, required_entries, skipped_resources
 
 __all__ = [
     "AuthenticationError",
@@ -45,8 +46,11 @@ __all__ = [
     "finish_interrupted_loads",
     "intercom_source",
     "make_client",
+    "skipped_resources",
     "table_row_counts",
 ]
+
+DATA_EVENTS_SCOPES = ("changed", "all")
 
 
 @dlt.source(name="intercom", max_table_nesting=1)
@@ -67,6 +71,8 @@ def intercom_source(
     max_workers: int = settings.MAX_WORKERS,
     retry_backoff_seconds: float = settings.BACKOFF_BASE_SECONDS,
     arrow: bool = True,
+    required_resources: Sequence[str] | None = None,
+    data_events_scope: str = "changed",
 ) -> Sequence[DltResource]:
     """Every readable Intercom object as a dlt resource.
 
@@ -94,8 +100,20 @@ def intercom_source(
         arrow: Parse the pages of contacts, companies and conversation parts straight into Arrow tables
             (sources/intercom/arrow_pages.py), which skips dlt's row normalizer. False loads them row by
             row; the tables are the same either way.
+        required_resources: Tables whose refusal by Intercom (403: the plan, or a permission the app lacks)
+            fails the run. Any other table refused is skipped with one warning naming the permission it
+            needs, the rest loads, and `skipped_resources(pipeline)` lists it. The CLI passes the tables
+            named in `--resources`.
+        data_events_scope: Whose events `data_events` reads: "changed" (contacts whose `updated_at` moved
+            since the last run; tracking an event does not move it) or "all" (every contact, listed with
+            GET /contacts: one more call per 150 contacts and one per contact).
     """
     start, end = parse_date_range(start_date, end_date)
+    if data_events_scope not in DATA_EVENTS_SCOPES:
+        raise ConfigurationError(
+            f"data_events_scope must be one of {', '.join(DATA_EVENTS_SCOPES)}, not {data_events_scope!r}."
+        )
+    required = required_entries(required_resources)
     for name, days in (
         ("activity_log_window_days", activity_log_window_days),
         ("export_window_days", export_window_days),
@@ -117,6 +135,8 @@ def intercom_source(
         export_poll_seconds=export_poll_seconds,
         export_max_wait_seconds=export_max_wait_seconds,
         reconcile_deletes=reconcile_deletes,
+        skips=Skips(required),
+        data_events_scope=data_events_scope,
     )
     # The feeds (contact_changes, company_changes, ticket_changes) are not returned: dlt evaluates each once
     # as the parent of the tables selected from it, and they never become tables of their own.

@@ -304,6 +304,7 @@ class IntercomSession(requests.Session):
                 " permissions do not cover it: grant the permission, or deselect the resource.",
                 status=status,
                 code=code,
+                endpoint=endpoint,
             )
         if status == 404:
             return NotFoundError(f"{endpoint}: not found (404 {code})", status=status, code=code)
