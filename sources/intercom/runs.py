@@ -7,6 +7,7 @@
     finish_interrupted_loads(pipeline)      # before every scheduled run
     pipeline.run(intercom_source())
     print(table_row_counts(pipeline))
+    print(skipped_resources(pipeline))      # tables Intercom refused (403), skipped: a partial load
 
 `load()` is that sequence (plus the Parquet copy of `filesystem`), `check_access()` and
 `select_resources()` the checks the CLI makes before it creates anything.
@@ -23,6 +24,7 @@ from dlt.sources import DltSource
 from .client import make_client
 from .destinations import FILESYSTEM, publish_parquet
 from .errors import ConfigurationError
+from .skips import skipped_resources
 
 
 def check_access(access_token: str, region: str | None = None, base_url: str | None = None) -> None:
@@ -54,15 +56,18 @@ def select_resources(source: DltSource, names: Sequence[str]) -> DltSource:
 
 def load(
     pipeline: dlt.Pipeline, source: DltSource, *, full_refresh: bool = False, destination: str | None = None
-) -> tuple[dlt.Pipeline, dict[str, int]]:
+) -> tuple[dlt.Pipeline, dict[str, int], dict[str, str]]:
     """Finishes what an earlier run left, runs `source`, and returns the pipeline holding the tables with
-    their row counts. With `destination="filesystem"` the pipeline loads into DuckDB and its tables are
-    then published as Parquet files (destinations.py); the pipeline returned is the files' own."""
+    their row counts, and the tables skipped because Intercom refused them (with the permission each
+    needs; empty unless the load is partial). With `destination="filesystem"` the pipeline loads into
+    DuckDB and its tables are then published as Parquet files (destinations.py); the pipeline returned is
+    the files' own."""
     finish_interrupted_loads(pipeline)
     pipeline.run(source, refresh="drop_sources" if full_refresh else None)
+    skipped = skipped_resources(pipeline)
     if destination == FILESYSTEM:
         pipeline = publish_parquet(pipeline)
-    return pipeline, table_row_counts(pipeline)
+    return pipeline, table_row_counts(pipeline), skipped
 
 
 def finish_interrupted_loads(pipeline: dlt.Pipeline) -> None:

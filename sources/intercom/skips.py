@@ -39,7 +39,7 @@ def required_entries(names: Iterable[str] | None) -> frozenset[str]:
     unknown = sorted(wanted - set(tables))
     if unknown:
         raise ConfigurationError(
-            f"required_resources names unknown resource(s) {', '.join(unknown)};"
+            f"Unknown resource(s) {', '.join(unknown)} in required_resources;"
             f" choose from: {', '.join(tables)}"
         )
     return frozenset(
