@@ -71,7 +71,8 @@ class Skips:
             tables = _lost_tables(entry)
             entries[entry.name] = {"tables": tables, "permission": entry.permission}
             _keep_replaced_tables(tables)
-        what = f"{refused.endpoint} (403 {refused.code})" if refused.endpoint else f"403 {refused.code}"
+        answer = f"{refused.status} {refused.code}"
+        what = f"{refused.endpoint} ({answer})" if refused.endpoint else answer
         logger.warning(
             f"skipped {', '.join(tables)}: Intercom refused {what}; grant the app the permission"
             f' "{entry.permission}" (or check the workspace plan), the other resources are loaded'

@@ -118,7 +118,7 @@ def test_library_lists_the_skipped_tables_and_fails_on_required_ones(
 ) -> None:
     harness = make_harness(WORKSPACE)
     server = harness.server
-    server.knobs.plan_restricted = frozenset({"GET /events"})
+    server.knobs.missing_permissions = frozenset({"GET /events"})  # 403 token_unauthorized
     harness.run(("contacts", "data_events"))
     pipeline = harness.pipeline()
     assert skipped_resources(pipeline) == {"data_events": "Read events"}
@@ -131,7 +131,7 @@ def test_library_lists_the_skipped_tables_and_fails_on_required_ones(
         harness.run(("contacts", "data_events"), required_resources=["data_events"])
     assert isinstance(failure.value.__cause__.__cause__, PlanRestrictedError)  # type: ignore[union-attr]
 
-    server.knobs.plan_restricted = frozenset()
+    server.knobs.missing_permissions = frozenset()
     harness.run(("contacts", "data_events"), data_events_scope="all")
     assert skipped_resources(harness.pipeline()) == {}
     assert len(harness.ids("data_events")) > 0
