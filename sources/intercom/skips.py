@@ -24,6 +24,8 @@ from typing import Any
 
 import dlt
 from dlt.common import logger
+from dlt.common.storages.exceptions import CurrentLoadPackageStateNotAvailable
+from dlt.extract.exceptions import CurrentSourceNotAvailable
 
 from .catalogue import CATALOGUE, ENTRIES, Entry, descendants
 from .errors import ConfigurationError, PlanRestrictedError
@@ -50,22 +52,26 @@ def required_entries(names: Iterable[str] | None) -> frozenset[str]:
 
 
 class Skips:
-    """The entries of one source skipped in the current load, kept in the source state (thread-safe)."""
+    """The entries of one source skipped in the current load, kept in the source state (thread-safe).
+
+    Outside a pipeline's extract (a resource iterated directly) there is no load and no source state: the
+    record is then kept here, for the life of the source."""
 
     def __init__(self, required: frozenset[str]) -> None:
         self.required = required
         self._lock = threading.Lock()
+        self._detached: dict[str, Any] = {}
 
     def is_skipped(self, entry: Entry) -> bool:
         with self._lock:
-            return entry.name in self._record()["entries"]
+            return entry.name in self._record(create=False).get("entries", {})
 
     def skip(self, entry: Entry, refused: PlanRestrictedError) -> None:
         """Records `entry` as skipped and warns once; re-raises `refused` for a required entry."""
         if entry.name in self.required:
             raise refused
         with self._lock:
-            entries = self._record()["entries"]
+            entries = self._record(create=True)["entries"]
             if entry.name in entries:
                 return  # a transformer refused again on another page: warned already
             tables = _lost_tables(entry)
@@ -78,13 +84,20 @@ class Skips:
             f' "{entry.permission}" (or check the workspace plan), the other resources are loaded'
         )
 
-    def _record(self) -> dict[str, Any]:
-        """This load's record in the source state; a record of an earlier load is replaced."""
-        load_id = dlt.current.load_package_state()["load_id"]
-        state = dlt.current.source_state()
+    def _record(self, create: bool) -> dict[str, Any]:
+        """This load's record (`{"load_id", "entries"}`); a record of an earlier load counts as none. Only
+        `create` writes one: a run that skips nothing leaves the source state alone."""
+        try:
+            load_id = dlt.current.load_package_state()["load_id"]
+            state = dlt.current.source_state()
+        except CurrentLoadPackageStateNotAvailable:
+            load_id, state = None, self._detached
         record = state.get(STATE_KEY)
-        if not record or record.get("load_id") != load_id:
-            record = state[STATE_KEY] = {"load_id": load_id, "entries": {}}
+        if record and record.get("load_id") == load_id:
+            return record
+        if not create:
+            return {}
+        record = state[STATE_KEY] = {"load_id": load_id, "entries": {}}
         return record
 
 
@@ -133,15 +146,22 @@ def skipped_resources(pipeline: dlt.Pipeline) -> dict[str, str]:
 
 def _lost_tables(entry: Entry) -> list[str]:
     """The selected tables that get nothing because `entry` is skipped: itself and those read from it."""
-    selected = dlt.current.source().selected_resources
-    return [table.name for table in (entry, *descendants(entry.name)) if table.name in selected]
+    family = (entry, *descendants(entry.name))
+    try:
+        selected = dlt.current.source().selected_resources
+    except CurrentSourceNotAvailable:  # a resource iterated on its own
+        return [table.name for table in family if not table.internal]
+    return [table.name for table in family if table.name in selected]
 
 
 def _keep_replaced_tables(tables: Iterable[str]) -> None:
     """dlt truncates a selected `replace` table that got no rows (its `_handle_empty_tables`); a skipped one
     is loaded as `append` for this run instead, i.e. it keeps what it holds. The next run builds the
     resource anew, with `replace`."""
-    resources = dlt.current.source().resources
+    try:
+        resources = dlt.current.source().resources
+    except CurrentSourceNotAvailable:
+        return
     for table in tables:
         if ENTRIES[table].write_disposition == "replace" and table in resources:
             resources[table].apply_hints(write_disposition="append")
