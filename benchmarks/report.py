@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import bounds
+import models_once
 
 Result = dict[str, Any]
 
@@ -30,6 +31,9 @@ NEAR_FASTEST = 1.05
 LIBRARY_RATIO_TARGET = 1.10
 """`pipeline.run(intercom_source())` within 10% of the CLI's wall time on the same load."""
 LIBRARY_PATHS = {"cli": "CLI", "library": "library"}
+MODELS_BUILD_TARGET_S = 10.0
+"""Building every analytics model after the throughput load (200,000 contacts), as views, on DuckDB."""
+MODEL_KINDS = ("view", "table")
 
 
 # ---------------------------------------------------------------------------------------------- helpers
@@ -510,6 +514,175 @@ def section_library(results: Result) -> list[str]:
     ]
 
 
+# ---------------------------------------------------------------------------------------------- models
+
+
+def models_build(models: Result, kind: str) -> Result:
+    """The `build views` / `build tables` step: seconds, CPU seconds, error."""
+    return dict(models.get("steps", {}).get(f"build {kind}s", {}))
+
+
+def models_build_s(models: Result, kind: str) -> float | None:
+    step = models_build(models, kind)
+    return None if not step or step.get("error") else float(step["seconds"])
+
+
+def models_passed(models: Result) -> bool:
+    seconds = models_build_s(models, "view")
+    return seconds is not None and seconds < MODELS_BUILD_TARGET_S and not models.get("error")
+
+
+def error_cell(error: str | None) -> str:
+    return "" if not error else f"**{error.splitlines()[0][:300]}**"
+
+
+def marts_read_s(models: Result, kind: str) -> float | None:
+    reads = [mart.get(kind) for mart in models.get("marts", {}).values()]
+    if not reads or any(read is None or read.get("error") for read in reads):
+        return None
+    return sum(float(read["seconds"]) for read in reads if read is not None)
+
+
+def models_step_rows(load: Result, models: Result) -> list[list[str]]:
+    peaks = models.get("vm_hwm_after_mb", {})
+    rows = [
+        [
+            f"load of {len(load['resources'])} resources (`load_once.py`)",
+            num(load["seconds"]["total"], 1),
+            num(load["cpu_seconds"]["total"], 1),
+            num(load["vm_hwm_mb"]),
+            "",
+        ],
+        ["models process started, pipeline opened", "", "", num(peaks.get("before")), ""],
+    ]
+    for kind in MODEL_KINDS:
+        build = models_build(models, kind)
+        built = models.get("builds", {}).get(kind, {})
+        name = f'`build_models(pipeline, materialization="{kind}")`: {built.get("built", 0)} models'
+        bold = kind == "view" and build and not build.get("error")
+        seconds = num(build.get("seconds"), 2)
+        rows.append(
+            [
+                name,
+                f"**{seconds}**" if bold else seconds,
+                num(build.get("cpu_seconds"), 2),
+                num(peaks.get(f"build {kind}s")),
+                error_cell(build.get("error")),
+            ]
+        )
+        marts = models.get("marts", {})
+        read_peak = max((peaks.get(f"read {kind}: {mart}", 0.0) for mart in marts), default=None)
+        rows.append(
+            [
+                f"read all {len(marts)} marts as {kind}s (sum of the table below)",
+                num(marts_read_s(models, kind), 2),
+                num(sum(float(m.get(kind, {}).get("cpu_seconds", 0.0)) for m in marts.values()), 2),
+                num(read_peak),
+                error_cell(
+                    next((m[kind]["error"] for m in marts.values() if m.get(kind, {}).get("error")), None)
+                ),
+            ]
+        )
+    return rows
+
+
+def mart_rows(models: Result) -> list[list[str]]:
+    rows = []
+    loaded = models.get("loaded_rows", {})
+    entity = models_once.ENTITY_TABLES
+    for mart, reads in models.get("marts", {}).items():
+        view, table_read = reads.get("view", {}), reads.get("table", {})
+        expected = f"= {entity[mart]} ({num(loaded.get(entity[mart]))})" if mart in entity else ""
+        errors = "; ".join(
+            f"{kind}: {error_cell(reads[kind]['error'])}"
+            for kind in MODEL_KINDS
+            if reads.get(kind, {}).get("error")
+        )
+        rows.append(
+            [
+                f"`{mart}`",
+                num(view.get("rows") if view.get("rows") is not None else table_read.get("rows")),
+                expected,
+                num(view.get("seconds"), 2),
+                num(table_read.get("seconds"), 2),
+                num(models.get("vm_hwm_after_mb", {}).get(f"read view: {mart}")),
+                errors,
+            ]
+        )
+    return rows
+
+
+def section_models(results: Result) -> list[str]:
+    section = results["models"]
+    load, models = section["load"], section["models"]
+    settings = ", ".join(f"{key}={value}" for key, value in models.get("duckdb_settings", {}).items())
+    view_s, table_s = models_build_s(models, "view"), models_build_s(models, "table")
+    rows = ", ".join(f"{table} {num(count)}" for table, count in load["rows"].items())
+    lines = [
+        "## (models) Analytics models after a load",
+        "",
+        f"Command: {command(results, 'models')}. Simulator: `{section['simulator']}`. First one load of"
+        f" {', '.join(load['resources'])} (the tables the models read) in a fresh process:"
+        f" `{load['command']}`; then, in another fresh process from the repository root:"
+        f" `{models['command']}`. It opens the loaded pipeline (the project's `.dlt/config.toml` applies,"
+        f" DuckDB {settings or 'at its defaults'}) and times `build_models` as views, then every mart read"
+        " completely (`SELECT *`, `fetch_arrow_table()`) through a plain `duckdb` connection with the same"
+        " settings, each on its own (a view costs when it is read: its SELECT, and the views it reads, run"
+        " then), then `build_models` as tables, and every mart read again. Peak RSS: the models process's"
+        " `VmHWM` after each step (it only grows).",
+        "",
+        f"Rows loaded: {rows}. DuckDB file after both builds: {num(models.get('database_mb'))} MB.",
+        "",
+        *table(["step", "wall s", "CPU s", "peak RSS MB after", "error"], models_step_rows(load, models)),
+        "",
+        "Per mart: rows (checked against the loaded tables where a mart is one row per loaded row), and the"
+        " seconds of reading it completely as a view and as a table:",
+        "",
+        *table(
+            [
+                "mart",
+                "rows",
+                "expected",
+                "read s, view",
+                "read s, table",
+                "peak RSS MB after (view)",
+                "error",
+            ],
+            mart_rows(models),
+        ),
+        "",
+    ]
+    if models.get("error"):
+        lines += [f"The models process did not finish: **{models['error']}**.", ""]
+    tables_note = (
+        f"as tables {num(table_s, 2)} s ({'under' if table_s < MODELS_BUILD_TARGET_S else '**over**'} it too)"
+        if table_s is not None
+        else f"as tables: **{error_cell(models_build(models, 'table').get('error')) or 'not measured'}**"
+    )
+    lines.append(
+        f"Target: every model built in under {MODELS_BUILD_TARGET_S:.0f} s on DuckDB after the"
+        f" {num(load['rows'].get('contacts'))}-contact load: as views {num(view_s, 2)} s,"
+        f" {verdict(models_passed(models))}; {tables_note}."
+    )
+    return lines
+
+
+def summary_models(results: Result) -> list[list[str]]:
+    section = results["models"]
+    models = section["models"]
+    contacts = num(section["load"]["rows"].get("contacts"))
+    settings = ", ".join(f"{key}={value}" for key, value in models.get("duckdb_settings", {}).items())
+    figure = f"building all analytics models after a {contacts}-contact load, DuckDB {settings or 'defaults'}"
+    view_s, table_s = models_build_s(models, "view"), models_build_s(models, "table")
+    value = f"views {num(view_s, 2)} s; tables {num(table_s, 2)} s"
+    read_s = marts_read_s(models, "view")
+    value += (
+        f"; reading every mart (views) {num(read_s, 1)} s" if read_s is not None else "; a mart read failed"
+    )
+    target = f"< {MODELS_BUILD_TARGET_S:.0f} s (views)"
+    return [["(models)", figure, value, target, verdict(models_passed(models)), command(results, "models")]]
+
+
 # ---------------------------------------------------------------------------------------------- summary
 
 
@@ -653,6 +826,7 @@ SUMMARIES = (
     ("c", summary_c),
     ("d", summary_d),
     ("library", summary_library),
+    ("models", summary_models),
 )
 SECTIONS = (
     ("a", section_a),
@@ -661,6 +835,7 @@ SECTIONS = (
     ("d", section_d),
     ("library", section_library),
     ("profile", section_profile),
+    ("models", section_models),
 )
 HEADINGS = {
     "a": "## (a) ",
@@ -669,6 +844,7 @@ HEADINGS = {
     "d": "## (d) ",
     "library": "## (library) ",
     "profile": "## Profiles",
+    "models": "## (models) ",
 }
 """How each section's heading starts: how `--merge` finds the sections of an existing file."""
 RERUN_NOTE = "Section `{key}` rerun since (`--merge`): "

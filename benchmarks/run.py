@@ -18,6 +18,9 @@ Sections (`--only`):
            nothing passed), beside the CLI (`intercom-dlt`) on the same contacts load: whole-process wall
            time, 3 runs each, alternating, and the ratio of the medians
   profile  py-spy CPU profiles of the contacts and the conversations loads: where the time goes
+  models   the analytics models after a load of the tables they read (the throughput workspace): build as
+           views, read every mart completely, build as tables, read again; seconds and peak RSS
+           (`benchmarks/models_once.py`, a fresh process from the repository root)
 
 `--sweep-workers 48,64` measures other worker counts. Without `--merge` the markdown holds only the sections
 run (or rendered); with it, the other sections are carried over from the existing file as they are. The
@@ -49,12 +52,27 @@ from typing import Any
 import bounds
 import library_load
 import load_once
+import models_once
 import report
 from profile_summary import summarise_file
 from simproc import REPO_ROOT, TOKEN, Simulator, WorkspaceSize, simulator, simulator_flags
 
-SECTIONS = ("a", "b", "sweep", "c", "d", "library", "profile")
+SECTIONS = ("a", "b", "sweep", "c", "d", "library", "profile", "models")
 CONVERSATIONS = ("conversations", "conversation_parts")
+MODEL_RESOURCES = (
+    "admins",
+    "teams",
+    "tags",
+    "contacts",
+    "contact_tags",
+    "contact_companies",
+    "companies",
+    "conversations",
+    "conversation_parts",
+)
+"""`models`: the resources whose tables the analytics models read."""
+MODELS_TIMEOUT_S = 900
+"""`models`: a child still running after this long is stopped, and the step it was in reported."""
 SWEEP_WORKERS = (4, 8, 16, 32, 64)
 SWEEP_LATENCIES_MS = (150, 300)
 PY_SPY = ("py-spy", "record", "--format", "raw", "--nonblocking", "--gil")
@@ -84,7 +102,7 @@ class Plan:
     """Workspace sizes and settings of a run (full or quick)."""
 
     throughput: WorkspaceSize
-    """(a), and the larger contacts size of (d)."""
+    """(a), the larger contacts size of (d), and `models`."""
     small: WorkspaceSize
     """The smaller contacts size of (d), and the profiles."""
     calls: WorkspaceSize
@@ -166,6 +184,42 @@ class Runner:
         result.update(command=self.log[-1], load_average=[load_before, os.getloadavg()[0]])
         return result
 
+    def models(self, workdir: Path) -> Result:
+        """`models_once.py` over a loaded workdir: its result, with the error of a run that died or was
+        stopped on the timeout (its last step is in the result it saved); fails on wrong row counts."""
+        cmd = [sys.executable, str(Path(models_once.__file__).resolve()), "--workdir", str(workdir)]
+        self.log.append(self.display(cmd))
+        load_before = os.getloadavg()[0]
+        env = {**os.environ, "RUNTIME__DLTHUB_TELEMETRY": "false"}
+        try:
+            done = subprocess.run(
+                cmd, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=MODELS_TIMEOUT_S
+            )
+            exit_code, stderr = done.returncode, done.stderr
+        except subprocess.TimeoutExpired as expired:  # subprocess.run has killed it
+            exit_code, stderr = None, _text(expired.stderr)
+        (workdir / "models_stderr.log").write_text(stderr)
+        saved = workdir / models_once.RESULT_FILE
+        result: Result = json.loads(saved.read_text()) if saved.exists() else {}
+        result.update(
+            command=self.log[-1], exit_code=exit_code, load_average=[load_before, os.getloadavg()[0]]
+        )
+        if exit_code is None:
+            result["error"] = f"stopped after {MODELS_TIMEOUT_S} s in step {result.get('current_step')!r}"
+        elif exit_code != 0 and not result.get("check_failures"):
+            tail = "\n".join(stderr.strip().splitlines()[-5:])
+            result["error"] = f"exit {exit_code} in step {result.get('current_step')!r}: {tail}"
+        if result.get("check_failures"):
+            progress("(models) result: " + json.dumps(result))
+            raise RuntimeError(
+                "analytics models: wrong row counts: " + "; ".join(result["check_failures"]) + f" ({cmd})"
+            )
+        return result
+
+
+def _text(output: str | bytes | None) -> str:
+    return output.decode(errors="replace") if isinstance(output, bytes) else output or ""
+
 
 def load_command(
     sim: Simulator, resources: tuple[str, ...], workdir: Path, max_workers: int | None
@@ -219,9 +273,10 @@ def throughput_section(runner: Runner, plan: Plan, sections: set[str], results: 
     """(a) and the larger size of (d), on the big zero-latency workspace."""
     size = plan.throughput
     with started(size) as sim:
-        progress(f"(a) contacts: {size.contacts:,}")
-        contacts = runner.load(sim, ("contacts",))
-        results.setdefault("memory", {})[str(size.contacts)] = contacts
+        if sections & {"a", "d"}:
+            progress(f"(a) contacts: {size.contacts:,}")
+            contacts = runner.load(sim, ("contacts",))
+            results.setdefault("memory", {})[str(size.contacts)] = contacts
         if "a" in sections:
             progress(f"(a) companies: {size.companies:,}")
             companies = runner.load(sim, ("companies",))
@@ -229,6 +284,17 @@ def throughput_section(runner: Runner, plan: Plan, sections: set[str], results: 
             conversations = runner.load(sim, CONVERSATIONS)
             results["a"] = {"simulator": simulator_command(size), "contacts": contacts}
             results["a"].update(companies=companies, conversations=conversations)
+        if "models" in sections:
+            results["models"] = models_run(runner, sim)
+
+
+def models_run(runner: Runner, sim: Simulator) -> Result:
+    """`models`: one load of the tables the models read, then the models over it in a fresh process."""
+    workdir = runner.workdir("models")
+    progress(f"(models) load of {', '.join(MODEL_RESOURCES)}: {sim.size}")
+    load = runner.load(sim, MODEL_RESOURCES, workdir=workdir)
+    progress("(models) build as views, read the marts, build as tables, read again")
+    return {"simulator": simulator_command(sim.size), "load": load, "models": runner.models(workdir)}
 
 
 def small_section(runner: Runner, plan: Plan, sections: set[str], results: Result) -> None:
@@ -394,7 +460,7 @@ def run_sections(plan: Plan, sections: set[str], scratch: Path) -> Result:
     runner = Runner(scratch)
     results: Result = {}
     steps: list[tuple[set[str], Callable[[], None]]] = [
-        ({"a", "d"}, lambda: throughput_section(runner, plan, sections, results)),
+        ({"a", "d", "models"}, lambda: throughput_section(runner, plan, sections, results)),
         ({"d", "profile"}, lambda: small_section(runner, plan, sections, results)),
         ({"c"}, lambda: calls_section(runner, plan, results)),
         ({"b", "sweep"}, lambda: backfill_section(runner, plan, sections, results)),

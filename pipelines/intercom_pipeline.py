@@ -17,7 +17,6 @@ import sys
 import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any
 
 import dlt
@@ -37,7 +36,8 @@ from sources.intercom import (  # noqa: E402
     intercom_source,
 )
 from sources.intercom.destinations import check_destination, pipeline_destination  # noqa: E402
-from sources.intercom.runs import check_access, load, select_resources  # noqa: E402
+from sources.intercom.models import dialect_of  # noqa: E402
+from sources.intercom.runs import LoadResult, check_access, load, select_resources  # noqa: E402
 
 PIPELINE_NAME = "intercom"
 DEFAULT_DATASET = "intercom_data"
@@ -53,12 +53,8 @@ PROGRESS_MODES = ("bar", "log", "none")
 logger = logging.getLogger("intercom_pipeline")
 
 
-@dataclass
-class RunResult:
-    pipeline: dlt.Pipeline
-    row_counts: dict[str, int]
-    skipped: dict[str, str]
-    """Tables Intercom refused (403) -> the app permission they need."""
+RunResult = LoadResult
+MODEL_MATERIALIZATIONS = {"views": "view", "tables": "table"}
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -70,6 +66,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--duckdb-file", default="intercom.duckdb", help="database file for duckdb")
     parser.add_argument("--dataset", help=f"dataset/schema name (default: {DEFAULT_DATASET})")
     parser.add_argument("--full-refresh", action="store_true", help="drop tables and state, reload all")
+    parser.add_argument(
+        "--models",
+        choices=sorted(MODEL_MATERIALIZATIONS),
+        default="views",
+        help="build the analytics models after the load as views (default) or tables",
+    )
+    parser.add_argument("--no-models", action="store_true", help="build no analytics models")
     parser.add_argument(
         "--progress",
         choices=PROGRESS_MODES,
@@ -155,10 +158,13 @@ def checked_load(
 ) -> RunResult:
     """Input, destination and token checked before anything is created; then the package's `load`."""
     source = build_source(args, access_token, base_url)
+    models = None if args.no_models else MODEL_MATERIALIZATIONS[args.models]
+    if models and args.destination != "filesystem":  # filesystem: the models are built in the DuckDB copy
+        dialect_of(args.destination)
     check_destination(args.destination, args.duckdb_file, dataset)
     check_access(access_token, args.region, base_url)
     pipeline = make_pipeline(args, dataset, args.pipelines_dir)
-    return RunResult(*load(pipeline, source, full_refresh=args.full_refresh, destination=args.destination))
+    return load(pipeline, source, full_refresh=args.full_refresh, destination=args.destination, models=models)
 
 
 @contextmanager
@@ -193,6 +199,8 @@ def print_summary(result: RunResult) -> None:
         print("Skipped, Intercom refused them (403); grant the app these permissions:")
         for table, permission in result.skipped.items():
             print(f"  {table:<{width}}  {permission}")
+    if result.models:
+        print(result.models.summary())
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -30,6 +30,7 @@ from .errors import (
     PlanRestrictedError,
     TransientError,
 )
+from .models import ModelsReport, build_models, drop_models
 from .readers import DataAttributes, Run
 from .runs import finish_interrupted_loads, table_row_counts
 from .skips import Skips, required_entries, skipped_resources
@@ -40,9 +41,12 @@ __all__ = [
     "IntercomAPIError",
     "IntercomClient",
     "IntercomError",
+    "ModelsReport",
     "NotFoundError",
     "PlanRestrictedError",
     "TransientError",
+    "build_models",
+    "drop_models",
     "finish_interrupted_loads",
     "intercom_source",
     "make_client",

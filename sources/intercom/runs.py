@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import dlt
 from dlt.common import logger
@@ -24,6 +25,7 @@ from dlt.sources import DltSource
 from .client import make_client
 from .destinations import FILESYSTEM, publish_parquet
 from .errors import ConfigurationError
+from .models import ModelsReport, build_models, drop_models, views_block_drops
 from .skips import skipped_resources
 
 
@@ -54,20 +56,59 @@ def select_resources(source: DltSource, names: Sequence[str]) -> DltSource:
     return source.with_resources(*wanted)
 
 
+@dataclass
+class LoadResult:
+    pipeline: dlt.Pipeline
+    """The pipeline holding the tables (with `filesystem`, the Parquet files' own)."""
+    row_counts: dict[str, int]
+    models: ModelsReport | None
+    """What `build_models` built and left out; None when models were not asked for."""
+    skipped: dict[str, str]
+    """Tables skipped because Intercom refused them (403) -> the app permission each needs; empty unless
+    the load is partial (skips.py)."""
+
+
 def load(
-    pipeline: dlt.Pipeline, source: DltSource, *, full_refresh: bool = False, destination: str | None = None
-) -> tuple[dlt.Pipeline, dict[str, int], dict[str, str]]:
-    """Finishes what an earlier run left, runs `source`, and returns the pipeline holding the tables with
-    their row counts, and the tables skipped because Intercom refused them (with the permission each
-    needs; empty unless the load is partial). With `destination="filesystem"` the pipeline loads into
-    DuckDB and its tables are then published as Parquet files (destinations.py); the pipeline returned is
-    the files' own."""
+    pipeline: dlt.Pipeline,
+    source: DltSource,
+    *,
+    full_refresh: bool = False,
+    destination: str | None = None,
+    models: str | None = "view",
+) -> LoadResult:
+    """Finishes what an earlier run left, runs `source`, builds the analytics models (`models`: "view",
+    "table" or None for none), counts the rows and lists the tables Intercom refused and the run skipped
+    (`skipped`). With `destination="filesystem"` the pipeline loads into
+    DuckDB, the models are built there, and the tables are then published as Parquet files
+    (destinations.py).
+
+    Where views bind to their tables (PostgreSQL), the models are dropped before the load, so that a full
+    refresh or a replace can drop tables, and built again after it, also when the load fails."""
     finish_interrupted_loads(pipeline)
-    pipeline.run(source, refresh="drop_sources" if full_refresh else None)
+    rebuild_after_failure = (
+        bool(models) and bool(pipeline.default_schema_name) and views_block_drops(pipeline)
+    )
+    if rebuild_after_failure:
+        drop_models(pipeline)
+    try:
+        pipeline.run(source, refresh="drop_sources" if full_refresh else None)
+    except Exception:
+        if rebuild_after_failure:
+            _rebuild_quietly(pipeline, models)
+        raise
     skipped = skipped_resources(pipeline)
+    report = build_models(pipeline, models) if models else None
     if destination == FILESYSTEM:
         pipeline = publish_parquet(pipeline)
-    return pipeline, table_row_counts(pipeline), skipped
+    return LoadResult(pipeline, table_row_counts(pipeline), report, skipped)
+
+
+def _rebuild_quietly(pipeline: dlt.Pipeline, materialization: str | None) -> None:
+    """After a failed load: the models back over what the tables hold; the load's error is what matters."""
+    try:
+        build_models(pipeline, materialization or "view")
+    except Exception as exc:  # noqa: BLE001 - the load's own error is raised by the caller
+        logger.warning(f"analytics models not rebuilt after the failed load: {exc}")
 
 
 def finish_interrupted_loads(pipeline: dlt.Pipeline) -> None:
