@@ -1,7 +1,8 @@
 """Middleware: what happens to every API request around its handler, and the knobs that steer it.
 
 Order of checks: auth (401) -> rate limit (429) -> fault draw (500/502/503, reset, truncate, slow) -> Accept
-(406) -> route (404) -> plan (403) -> handler; then latency. `Knobs` are the run-time settings.
+(406) -> route (404) -> plan or missing permission (403) -> handler; then latency. `Knobs` are the run-time
+settings.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ class Knobs:
     plan_restricted: frozenset[str] = frozenset()
     search_timezone_offset: int = 0
     search_timezone: str = ""  # an IANA zone (with its daylight-saving changes); overrides the offset
+    missing_permissions: frozenset[str] = frozenset()
     # extensions (see docs/simulator-contract.md)
     fault_slow_seconds: float = 2.0
     scroll_page_size: int = 100
@@ -48,7 +50,7 @@ class Knobs:
         for name, value in values.items():
             if name not in names:
                 raise AttributeError(f"unknown knob {name!r}")
-            if name == "plan_restricted":
+            if name in ("plan_restricted", "missing_permissions"):
                 value = frozenset(value)
             elif name == "fault_kinds":
                 value = tuple(value)
@@ -62,6 +64,7 @@ class Knobs:
     def as_json(self) -> JSON:
         data = dataclasses.asdict(self)
         data["plan_restricted"] = sorted(self.plan_restricted)
+        data["missing_permissions"] = sorted(self.missing_permissions)
         data["fault_kinds"] = list(self.fault_kinds)
         return data
 
@@ -141,6 +144,13 @@ class Middleware(SimParts):
             return _error(404, "not_found", "Resource Not Found", request_id)
         if template in self.knobs.plan_restricted:
             return _error(403, "api_plan_restricted", "Active subscription needed.", request_id)
+        if template in self.knobs.missing_permissions:
+            # A token without the app permission (scope) the endpoint needs. The spec has no example; the
+            # code and its meaning are Intercom's error-code list ("The token or API Key is not allowed to
+            # access the resource"), the status its HTTP reference ("403 Forbidden -- The request is not
+            # allowed"). Assumed: the message is that description.
+            message = "The token or API Key is not allowed to access the resource"
+            return _error(403, "token_unauthorized", message, request_id)
         try:
             return handler(req)
         except ApiError as exc:

@@ -136,6 +136,8 @@ class Mutations(Generator):
             return note_id
 
     def add_event(self, cid: str, event_name: str) -> None:
+        # Tracking an event leaves the contact's `updated_at` alone, as on the real API (an event is not a
+        # change of the contact object), so a reader of changed contacts never sees it: only GET /events does.
         with self.lock:
             self._new_event(self.contacts[cid], event_name, self.clock.now())
             self.version += 1

@@ -46,7 +46,8 @@ DEMO_DATASET = "intercom_demo"
 DEMO_TOKEN = "demo-token"
 DEMO_WORKSPACE = {"seed": 1, "contacts": 2000, "companies": 200, "conversations": 600, "tickets": 100}
 
-EXIT_FAILED, EXIT_CONFIG, EXIT_AUTH = 1, 2, 3
+EXIT_FAILED, EXIT_CONFIG, EXIT_AUTH, EXIT_PARTIAL = 1, 2, 3, 4
+"""EXIT_PARTIAL: loaded and committed, but Intercom refused (403) some tables, which were skipped."""
 PROGRESS_MODES = ("bar", "log", "none")
 
 logger = logging.getLogger("intercom_pipeline")
@@ -82,6 +83,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--region", help="us, eu or au (default: config or us)")
     parser.add_argument("--base-url", help="override the API root (proxies, the simulator)")
     parser.add_argument("--max-workers", type=int, help="concurrent per-record fetches")
+    parser.add_argument(
+        "--data-events-scope",
+        choices=("changed", "all"),
+        help="data_events of contacts changed since the last run (default), or of all contacts",
+    )
     parser.add_argument("--pipelines-dir", help="where dlt keeps pipeline state (default: dlt's)")
     parser.add_argument("--pipeline-name", default=None, help=f"default: {PIPELINE_NAME}")
     parser.add_argument(
@@ -104,7 +110,15 @@ def source_options(args: argparse.Namespace, access_token: str, base_url: str | 
         options["max_workers"] = args.max_workers
     if args.history:  # not given: the source's own default or SOURCES__INTERCOM__HISTORY
         options["history"] = True
+    if args.data_events_scope:
+        options["data_events_scope"] = args.data_events_scope
+    if args.resources:  # named ones fail the run when Intercom refuses them; others are skipped
+        options["required_resources"] = resource_names(args.resources)
     return options
+
+
+def resource_names(listed: str) -> list[str]:
+    return [name.strip() for name in listed.split(",") if name.strip()]
 
 
 def build_source(args: argparse.Namespace, access_token: str, base_url: str | None) -> DltSource:
@@ -188,6 +202,10 @@ def print_summary(result: RunResult) -> None:
     width = max((len(name) for name in result.row_counts), default=10)
     for table, rows in result.row_counts.items():
         print(f"  {table:<{width}}  {rows:>10,}")
+    if result.skipped:
+        print("Skipped, Intercom refused them (403); grant the app these permissions:")
+        for table, permission in result.skipped.items():
+            print(f"  {table:<{width}}  {permission}")
     if result.models:
         print(result.models.summary())
 
@@ -210,7 +228,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return fail(EXIT_FAILED, f"load failed: {root_cause(exc)}")
     if not args.quiet:
         print_summary(result)
-    return 0
+    return EXIT_PARTIAL if result.skipped else 0
 
 
 def root_cause(exc: BaseException) -> str:

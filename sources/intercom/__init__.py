@@ -33,6 +33,7 @@ from .errors import (
 from .models import ModelsReport, build_models, drop_models
 from .readers import DataAttributes, Run
 from .runs import finish_interrupted_loads, table_row_counts
+from .skips import Skips, required_entries, skipped_resources
 
 __all__ = [
     "AuthenticationError",
@@ -49,8 +50,11 @@ __all__ = [
     "finish_interrupted_loads",
     "intercom_source",
     "make_client",
+    "skipped_resources",
     "table_row_counts",
 ]
+
+DATA_EVENTS_SCOPES = ("changed", "all")
 
 
 @dlt.source(name="intercom", max_table_nesting=1)
@@ -72,6 +76,8 @@ def intercom_source(
     retry_backoff_seconds: float = settings.BACKOFF_BASE_SECONDS,
     arrow: bool = True,
     history: bool = False,
+    required_resources: Sequence[str] | None = None,
+    data_events_scope: str = "changed",
 ) -> Sequence[DltResource]:
     """Every readable Intercom object as a dlt resource.
 
@@ -102,8 +108,20 @@ def intercom_source(
         history: Keep every version of contacts, companies and conversations (dlt's scd2, history.py):
             each row gets `_dlt_valid_from` / `_dlt_valid_to` (load times; null: the current version).
             A dataset loaded in one mode cannot be loaded in the other (ConfigurationError).
+        required_resources: Tables whose refusal by Intercom (403: the plan, or a permission the app lacks)
+            fails the run. Any other table refused is skipped with one warning naming the permission it
+            needs, the rest loads, and `skipped_resources(pipeline)` lists it. The CLI passes the tables
+            named in `--resources`.
+        data_events_scope: Whose events `data_events` reads: "changed" (contacts whose `updated_at` moved
+            since the last run; tracking an event does not move it) or "all" (every contact, listed with
+            GET /contacts: one more call per 150 contacts and one per contact).
     """
     start, end = parse_date_range(start_date, end_date)
+    if data_events_scope not in DATA_EVENTS_SCOPES:
+        raise ConfigurationError(
+            f"data_events_scope must be one of {', '.join(DATA_EVENTS_SCOPES)}, not {data_events_scope!r}."
+        )
+    required = required_entries(required_resources)
     for name, days in (
         ("activity_log_window_days", activity_log_window_days),
         ("export_window_days", export_window_days),
@@ -126,6 +144,8 @@ def intercom_source(
         export_max_wait_seconds=export_max_wait_seconds,
         reconcile_deletes=reconcile_deletes,
         history=history,
+        skips=Skips(required),
+        data_events_scope=data_events_scope,
     )
     # The feeds (contact_changes, company_changes, ticket_changes) are not returned: dlt evaluates each once
     # as the parent of the tables selected from it, and they never become tables of their own.

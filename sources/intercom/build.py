@@ -22,6 +22,7 @@ from .history import HISTORY_TABLES, VersionIds, history_disposition
 from .memberships import TOMBSTONE_HINT
 from .progress import ApiUsageReporter
 from .readers import Run
+from .skips import skippable
 
 READERS = {
     "search": readers.search,
@@ -33,6 +34,7 @@ READERS = {
     "logs": readers.logs,
     "exports": readers.exports,
     "attributes": readers.attributes,
+    "every_parent": readers.every_parent,
 }
 
 
@@ -61,13 +63,14 @@ def bind(entry: Entry, run: Run, built: dict[str, DltResource]) -> DltResource:
     arguments: dict[str, Any] = {"run": run, "entry": entry}
     if entry.cursor is not None:
         arguments["cursor"] = incremental(entry, run)
-    read = READERS[entry.read]
-    reader = functools.partial(read, **arguments)
+    every_parent = run.reads_every_parent(entry)
+    read = READERS["every_parent" if every_parent else entry.read]
+    reader = functools.partial(skippable(read), **arguments)
     # dlt names and documents a resource after its function (no `__wrapped__`: dlt must see the partial)
     reader.__name__, reader.__qualname__, reader.__doc__ = entry.name, entry.name, read.__doc__  # type: ignore[attr-defined]
     reader.__module__ = read.__module__  # type: ignore[attr-defined]
     hints = resource_hints(entry)
-    if entry.parent is None:
+    if entry.parent is None or every_parent:
         return dlt.resource(reader, **hints)
     return dlt.transformer(reader, data_from=built[entry.parent], parallelized=entry.parallelized, **hints)
 

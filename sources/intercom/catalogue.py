@@ -27,6 +27,11 @@ from .memberships import (
 )
 from .records import COMPANY, CONTACT, CONVERSATION, PART, PLAIN, TICKET, Shape
 
+USERS_AND_COMPANIES = "Read and list users and companies"
+"""The Developer Hub permission (OAuth scope) contacts, companies and their lists need; the other names are
+Intercom's own too (developers.intercom.com, OAuth scopes). Where Intercom does not say which permission an
+endpoint needs, the entry's comment says what is assumed."""
+
 Reader = Literal[
     "search", "scroll", "table", "children", "parts", "reference", "logs", "exports", "attributes"
 ]
@@ -89,6 +94,11 @@ class Entry:
     parallelized: bool = False
     window_days: str | None = None
     """The source option holding the length of its windows."""
+    permission: str = USERS_AND_COMPANIES
+    """The app permission its endpoints need: named when Intercom refuses them (403) and it is skipped."""
+    every_parent: str | None = None
+    """The listing of every parent, read instead of the changed parents when the run asks for all of them
+    (`data_events_scope="all"`)."""
 
     @property
     def method(self) -> str:
@@ -109,6 +119,9 @@ class Entry:
     @property
     def shaped_table(self) -> str:
         return self.table or self.name
+
+
+NEWS = "Read and list news items and newsfeeds"
 
 
 def _reference(
@@ -191,6 +204,8 @@ CATALOGUE: Final[tuple[Entry, ...]] = (
         primary_key=("id",),
         rows=data_event_rows,
         selected=False,
+        permission="Read events",
+        every_parent="/contacts",
     ),
     Entry(
         "company_changes",
@@ -234,6 +249,7 @@ CATALOGUE: Final[tuple[Entry, ...]] = (
         shape=CONVERSATION,
         model="conversation",
         query="exact",
+        permission="Read conversations",
     ),
     Entry(
         "conversation_parts",
@@ -244,6 +260,7 @@ CATALOGUE: Final[tuple[Entry, ...]] = (
         shape=PART,
         parent_column="conversation_id",
         parallelized=True,
+        permission="Read conversations",
     ),
     Entry(
         "ticket_changes",
@@ -255,8 +272,9 @@ CATALOGUE: Final[tuple[Entry, ...]] = (
         selected=False,
         cursor=Cursor("updated_at", lookback="conversations_lookback_seconds", row_order="asc"),
         query="exact",
+        permission="Read tickets",
     ),
-    Entry("tickets", "table", parent="ticket_changes", shape=TICKET),
+    Entry("tickets", "table", parent="ticket_changes", shape=TICKET, permission="Read tickets"),
     # parts embedded in the search results; GET /tickets/{id} for those that are not (no Arrow path)
     Entry(
         "ticket_parts",
@@ -266,6 +284,7 @@ CATALOGUE: Final[tuple[Entry, ...]] = (
         parent="ticket_changes",
         shape=Shape(children=PART.children, custom_key=None),
         parent_column="ticket_id",
+        permission="Read tickets",
     ),
     Entry(
         "admin_activity_logs",
@@ -275,6 +294,7 @@ CATALOGUE: Final[tuple[Entry, ...]] = (
         "windows",
         cursor=Cursor("created_at"),
         window_days="activity_log_window_days",
+        permission="Read admin activity logs",
     ),
     # the cursor is the end of the last exported window, in the resource state as `exported_until`
     Entry(
@@ -284,23 +304,30 @@ CATALOGUE: Final[tuple[Entry, ...]] = (
         paging="export_jobs",
         primary_key="receipt_id",
         window_days="export_window_days",
+        permission="Export content data",
     ),
     # Reference lists, replaced on every run. Intercom names the list in each envelope differently; ticket
     # types follow the spec's example (`data`).
-    _reference("admins", "/admins", "admins"),
-    _reference("teams", "/teams", "teams"),
-    _reference("tags", "/tags"),
+    _reference("admins", "/admins", "admins", permission="Read admins"),
+    _reference("teams", "/teams", "teams", permission="Read admins"),
+    _reference("tags", "/tags", permission="Read tags"),
     _reference("segments", "/segments", "segments", params={"include_count": "true"}),
+    # subscription types and data attributes: users-and-companies data, assumed to need that permission
     _reference("subscription_types", "/subscription_types"),
-    _reference("ticket_types", "/ticket_types"),
-    _reference("help_centers", "/help_center/help_centers", paging="pages"),
-    _reference("help_center_collections", "/help_center/collections", paging="pages"),
+    _reference("ticket_types", "/ticket_types", permission="Read tickets"),
+    # Intercom names no permission for the help center endpoints: "Read content data" is assumed
+    _reference("help_centers", "/help_center/help_centers", paging="pages", permission="Read content data"),
+    _reference(
+        "help_center_collections", "/help_center/collections", paging="pages", permission="Read content data"
+    ),
     # Article `statistics` (views, conversations, reactions) are not in the spec's `article_list_item`, only
     # in `article` (GET /articles/{id}): each article is read after the list (concurrently), one more call
     # per article and run.
-    _reference("articles", "/articles", paging="pages", detail="/articles/{id}"),
-    _reference("news_items", "/news/news_items", paging="pages"),
-    _reference("newsfeeds", "/news/newsfeeds", paging="pages"),
+    _reference(
+        "articles", "/articles", paging="pages", detail="/articles/{id}", permission="Read and list articles"
+    ),
+    _reference("news_items", "/news/news_items", paging="pages", permission=NEWS),
+    _reference("newsfeeds", "/news/newsfeeds", paging="pages", permission=NEWS),
     Entry(
         "data_attributes",
         "attributes",
@@ -312,5 +339,16 @@ CATALOGUE: Final[tuple[Entry, ...]] = (
 )
 
 ENTRIES: Final[dict[str, Entry]] = {entry.name: entry for entry in CATALOGUE}
+
+
+def descendants(name: str) -> list[Entry]:
+    """The entries read from `name`'s records, their own children included, in catalogue order."""
+    found = {name}
+    for entry in CATALOGUE:
+        if entry.parent in found:
+            found.add(entry.name)
+    return [entry for entry in CATALOGUE if entry.name in found - {name}]
+
+
 TABLES: Final[tuple[str, ...]] = tuple(entry.name for entry in CATALOGUE if not entry.internal)
 """The tables the source loads (its resources), in catalogue order."""

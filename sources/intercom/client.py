@@ -290,18 +290,21 @@ class IntercomSession(requests.Session):
         endpoint = f"{request.method} {urlparse(request.url).path}"
         base = f"{urlparse(request.url).scheme}://{urlparse(request.url).netloc}"
         status = response.status_code
+        # `token_unauthorized` is a token "not allowed to access the resource" (Intercom's error codes): a
+        # missing app permission, whatever the status, not a wrong token
+        if status == 403 or code == "token_unauthorized":
+            return PlanRestrictedError(
+                f"Intercom refused {endpoint} ({status} {code}: {message}). The workspace's plan or the app's"
+                " permissions do not cover it: grant the permission, or deselect the resource.",
+                status=status,
+                code=code,
+                endpoint=endpoint,
+            )
         if status == 401:
             return AuthenticationError(
                 f"Intercom rejected the access token (401 {code}: {message}) at {base} for region"
                 f" '{self.region_hint}'. Check the token (SOURCES__INTERCOM__ACCESS_TOKEN) and that the"
                 " workspace lives in that region (us, eu or au).",
-                status=status,
-                code=code,
-            )
-        if status == 403:
-            return PlanRestrictedError(
-                f"Intercom refused {endpoint} (403 {code}: {message}). The workspace's plan or the app's"
-                " permissions do not cover it: grant the permission, or deselect the resource.",
                 status=status,
                 code=code,
             )

@@ -12,10 +12,14 @@ class ConfigurationError(IntercomError):
 class IntercomAPIError(IntercomError):
     """The API answered with an error that retrying will not fix."""
 
-    def __init__(self, message: str, status: int | None = None, code: str | None = None) -> None:
+    def __init__(
+        self, message: str, status: int | None = None, code: str | None = None, endpoint: str | None = None
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
+        self.endpoint = endpoint
+        """`METHOD /path` refused, where the error names one."""
 
 
 class AuthenticationError(IntercomAPIError):
@@ -23,7 +27,10 @@ class AuthenticationError(IntercomAPIError):
 
 
 class PlanRestrictedError(IntercomAPIError):
-    """403: the workspace's plan or the token's scopes do not allow this endpoint."""
+    """403: the workspace's plan or the token's scopes do not allow this endpoint.
+
+    A resource refused so is skipped and the rest of the run loads (skips.py), unless the resource is one
+    of the source's `required_resources`: then this error fails the run."""
 
 
 class NotFoundError(IntercomAPIError):

@@ -42,6 +42,7 @@ from .exports import content_export_rows
 from .history import HISTORY_TABLES, check_history_mode
 from .records import Record, epoch_seconds, plain_row
 from .search import contacts_updated_query, exact_updated_query
+from .skips import Skips
 from .slices import Slice, SlicedSearch, scheme_for, total_of, worth_slicing
 from .windows import DAY, time_windows
 
@@ -77,6 +78,8 @@ class Run:
     export_poll_seconds: float
     export_max_wait_seconds: float
     reconcile_deletes: bool
+    skips: Skips
+    data_events_scope: str = "changed"
     history: bool = False
 
     def option(self, name: str | None) -> Any:
@@ -85,6 +88,10 @@ class Run:
     @property
     def reconciling(self) -> bool:
         return self.reconcile_deletes and self.end is None
+
+    def reads_every_parent(self, entry: Entry) -> bool:
+        """Whether `entry` is read for every parent its `every_parent` lists, not only the changed ones."""
+        return entry.every_parent is not None and self.data_events_scope == "all"
 
     def shape(self, entry: Entry) -> RecordShape | None:
         """The Arrow shape of the entry's table, typed as the destination stores it so far; None on the
@@ -243,6 +250,15 @@ def children(page: Page, *, run: Run, entry: Entry) -> Iterator[list[Record]]:
     parent does not embed them complete."""
     assert entry.rows is not None
     yield entry.rows(run.client, page_records(page, MEMBERSHIP_FIELDS), entry.endpoint)
+
+
+def every_parent(*, run: Run, entry: Entry) -> Iterator[list[Record]]:
+    """The rows of every parent listed at `entry.every_parent` (GET /contacts, 150 a page), not only of
+    those that changed: data events do not change a contact's `updated_at`. Each page's parents are read
+    on the worker pool, as `children` reads changed ones."""
+    assert entry.every_parent is not None
+    for page in run.client.cursor_pages(entry.every_parent, "data"):
+        yield from children(page, run=run, entry=entry)
 
 
 def parts(page: Page, *, run: Run, entry: Entry) -> Iterator[Page]:

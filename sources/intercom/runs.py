@@ -7,6 +7,7 @@
     finish_interrupted_loads(pipeline)      # before every scheduled run
     pipeline.run(intercom_source())
     print(table_row_counts(pipeline))
+    print(skipped_resources(pipeline))      # tables Intercom refused (403), skipped: a partial load
 
 `load()` is that sequence (plus the Parquet copy of `filesystem`), `check_access()` and
 `select_resources()` the checks the CLI makes before it creates anything.
@@ -25,6 +26,7 @@ from .client import make_client
 from .destinations import FILESYSTEM, publish_parquet
 from .errors import ConfigurationError
 from .models import ModelsReport, build_models, drop_models, views_block_drops
+from .skips import skipped_resources
 
 
 def check_access(access_token: str, region: str | None = None, base_url: str | None = None) -> None:
@@ -61,6 +63,9 @@ class LoadResult:
     row_counts: dict[str, int]
     models: ModelsReport | None
     """What `build_models` built and left out; None when models were not asked for."""
+    skipped: dict[str, str]
+    """Tables skipped because Intercom refused them (403) -> the app permission each needs; empty unless
+    the load is partial (skips.py)."""
 
 
 def load(
@@ -72,7 +77,8 @@ def load(
     models: str | None = "view",
 ) -> LoadResult:
     """Finishes what an earlier run left, runs `source`, builds the analytics models (`models`: "view",
-    "table" or None for none) and counts the rows. With `destination="filesystem"` the pipeline loads into
+    "table" or None for none), counts the rows and lists the tables Intercom refused and the run skipped
+    (`skipped`). With `destination="filesystem"` the pipeline loads into
     DuckDB, the models are built there, and the tables are then published as Parquet files
     (destinations.py).
 
@@ -90,10 +96,11 @@ def load(
         if rebuild_after_failure:
             _rebuild_quietly(pipeline, models)
         raise
+    skipped = skipped_resources(pipeline)
     report = build_models(pipeline, models) if models else None
     if destination == FILESYSTEM:
         pipeline = publish_parquet(pipeline)
-    return LoadResult(pipeline, table_row_counts(pipeline), report)
+    return LoadResult(pipeline, table_row_counts(pipeline), report, skipped)
 
 
 def _rebuild_quietly(pipeline: dlt.Pipeline, materialization: str | None) -> None:

@@ -136,7 +136,7 @@ def run_in_process(harness: Harness, evidence: Evidence) -> None:
     mutate(harness, random.Random(6))
     harness.server.knobs.plan_restricted = frozenset({"GET /conversations/{id}"})
     with pytest.raises(PipelineStepFailed) as failure:
-        harness.run(RESOURCES)
+        harness.run(RESOURCES, required_resources=RESOURCES)
     harness.server.knobs.plan_restricted = frozenset()
     error = failure.value
     evidence.add("failed run: exception", "".join(traceback.format_exception(error)) + repr(error))

@@ -214,6 +214,11 @@ def test_error_envelopes(fresh: Any) -> None:
         "message": "Active subscription needed.",
     }
     assert client.get(f"/conversations/{next(iter(ws.conversations))}")[0] == 200
+    srv.knobs.plan_restricted = frozenset()
+    srv.knobs.missing_permissions = frozenset({"GET /teams"})
+    status, _, body = client.get("/teams")
+    assert status == 403 and body["errors"][0]["code"] == "token_unauthorized" and body["request_id"]
+    srv.knobs.missing_permissions = frozenset()
     assert client.get("/admins/activity_logs")[2]["errors"][0]["code"] == "parameter_not_found"
 
 

@@ -741,6 +741,16 @@ def _plan_restricted(c: Client) -> None:
         c.knobs.plan_restricted = frozenset()
 
 
+@case("403 token_unauthorized")
+def _missing_permission(c: Client) -> None:
+    c.knobs.missing_permissions = frozenset({"GET /events"})
+    try:
+        body = c.call("GET", "/events?type=user&intercom_user_id=x", expect=403)
+        assert body["errors"][0]["code"] == "token_unauthorized"
+    finally:
+        c.knobs.missing_permissions = frozenset()
+
+
 @case("429 rate_limit_exceeded")
 def _rate_limited(c: Client) -> None:
     c.knobs.rate_limit = 6  # one request per 10-second window
