@@ -57,19 +57,11 @@ import report
 from profile_summary import summarise_file
 from simproc import REPO_ROOT, TOKEN, Simulator, WorkspaceSize, simulator, simulator_flags
 
+from sources.intercom.models import model_resources
+
 SECTIONS = ("a", "b", "sweep", "c", "d", "library", "profile", "models")
 CONVERSATIONS = ("conversations", "conversation_parts")
-MODEL_RESOURCES = (
-    "admins",
-    "teams",
-    "tags",
-    "contacts",
-    "contact_tags",
-    "contact_companies",
-    "companies",
-    "conversations",
-    "conversation_parts",
-)
+MODEL_RESOURCES = model_resources()
 """`models`: the resources whose tables the analytics models read."""
 MODELS_TIMEOUT_S = 900
 """`models`: a child still running after this long is stopped, and the step it was in reported."""

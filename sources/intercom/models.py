@@ -121,6 +121,12 @@ def model_catalogue() -> tuple[Model, ...]:
     return tuple(_dependency_order(parsed))
 
 
+def model_resources() -> tuple[str, ...]:
+    """The source's resources whose tables the models read (a child table comes with its parent's)."""
+    tables = {table for model in model_catalogue() for table in model.tables}
+    return tuple(sorted(table for table in tables if "__" not in table))
+
+
 def _parse_model(name: str, layer: str, path: Path, model_names: set[str]) -> Model:
     sql = path.read_text()
     grain = re.search(r"^-- grain: (.+)$", sql, re.MULTILINE)

@@ -14,23 +14,13 @@ import pytest
 
 import intercom_sim
 from sources.intercom import build_models, intercom_source
-from sources.intercom.models import ModelsReport, model_catalogue
+from sources.intercom.models import ModelsReport, model_catalogue, model_resources
 from tests.models import fixture
 from tests.pg_cluster import postgres_cluster
 
 TOKEN = "sim-token-models-8c2e"
 DATASET = "intercom_models"
-RESOURCES = (
-    "admins",
-    "teams",
-    "tags",
-    "contacts",
-    "contact_tags",
-    "contact_companies",
-    "companies",
-    "conversations",
-    "conversation_parts",
-)
+RESOURCES = model_resources()
 MART_KEYS = {
     "intercom__conversation_metrics": "conversation_id",
     "intercom__admin_metrics": "admin_id",
