@@ -7,7 +7,9 @@ From the repository root, like the CLI, so the project's `.dlt/config.toml` appl
 
 1. `build_models(pipeline)`: the models as views;
 2. every mart read completely (`SELECT *`, `to_arrow_table()`) through a plain `duckdb` connection opened
-   with the same DuckDB settings: a view costs when it is queried, so each mart is timed on its own;
+   with the same DuckDB settings but the memory `build_models` gives DuckDB (`MODELS_DUCKDB_MEMORY_LIMIT`:
+   the load's cap is for the load's merge, an analyst's query gets DuckDB's default): a view costs when it
+   is queried, so each mart is timed on its own;
 3. `build_models(pipeline, materialization="table")`;
 4. every mart read again, now a table (not when the tables' build failed: the views would be read);
 5. a diagnostic: every model created as a table on its own, one statement each (`build_tables_one_by_one`).
@@ -101,7 +103,11 @@ def duckdb_settings(pipeline: Any) -> dict[str, Any]:
 def plain_connection(database: Path, settings: dict[str, Any]) -> Any:
     import duckdb
 
-    return duckdb.connect(str(database), config={key: str(value) for key, value in settings.items()})
+    from sources.intercom.settings import MODELS_DUCKDB_MEMORY_LIMIT
+
+    config = {key: str(value) for key, value in settings.items()}
+    config["memory_limit"] = MODELS_DUCKDB_MEMORY_LIMIT
+    return duckdb.connect(str(database), config=config)
 
 
 def build(pipeline: Any, materialization: str) -> Result:

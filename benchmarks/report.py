@@ -678,8 +678,10 @@ def section_models(results: Result) -> list[str]:
         f" `{models['command']}`. It opens the loaded pipeline (the project's `.dlt/config.toml` applies,"
         f" DuckDB {settings or 'at its defaults'}) and times `build_models` as views, then every mart read"
         " completely (`SELECT *`, `to_arrow_table()`) through a plain `duckdb` connection with the same"
-        " settings, each on its own (a view costs when it is read: its SELECT, and the views it reads, run"
-        " then), then `build_models` as tables, and every mart read again. Peak RSS: the models process's"
+        " settings but the memory limit `build_models` gives DuckDB (`MODELS_DUCKDB_MEMORY_LIMIT`, 1 GB: the"
+        " load's cap bounds the load's merge), each on its own (a view costs when it is read: its SELECT, and"
+        " the views it reads, run then), then `build_models` as tables, and every mart read again. Peak"
+        " RSS: the models process's"
         " `VmHWM` after each step (it only grows).",
         "",
         f"Rows loaded: {rows}. DuckDB file after both builds: {num(models.get('database_mb'))} MB."

@@ -232,11 +232,11 @@ def build_models(pipeline: dlt.Pipeline, materialization: str = "view") -> Model
         )
     report = ModelsReport(materialization)
     dialect = dialect_of(pipeline.destination.destination_type)
-    with pipeline.sql_client() as client, _room_to_build(client, dialect):
+    with pipeline.sql_client() as client:
         dataset = client.dataset_name
-        tables = _loaded_tables(pipeline, client)
+        tables = _loaded_tables(pipeline, client)  # before the memory is raised: a new connection resets it
         plan = _plan(tables, report)
-        with client.begin_transaction():
+        with _room_to_build(client, dialect), client.begin_transaction():
             _drop(client, dataset, reversed(model_catalogue()))
             for model in plan:
                 sql = render(
