@@ -46,6 +46,7 @@ CRASH_WORKSPACE = {"contacts": 150, "companies": 30, "conversations": 40}
 SIM_KNOBS = {"latency_ms": 5, "scroll_ttl_seconds": 0.3}
 """Latency makes extract last long enough to be hit; a scroll left open by a kill expires before the rerun."""
 DIE_AFTER_COMMIT = Path(__file__).with_name("die_after_commit.py")
+DIE_MID_NORMALIZE_CLEANUP = Path(__file__).with_name("die_mid_normalize_cleanup.py")
 
 
 def run_and_assert_exact(harness: Harness) -> None:
@@ -118,3 +119,34 @@ def test_a_kill_right_after_the_destination_committed_a_job_loads_nothing_twice(
     assert_cursors_safe_after_kill(harness)
     mutate(harness, rng)
     run_and_assert_exact(harness)
+
+
+def test_a_kill_while_dlt_deletes_a_normalized_package_s_extracted_copy_blocks_no_later_run(
+    make_harness: MakeHarness,
+) -> None:
+    """The extracted package dlt had normalized is left half deleted beside its normalized copy: SIGKILL.
+
+    dlt alone would normalize the leftover again on every later run and fail each time (issue #14's flake
+    of `test_kill_9_in_every_phase...`: a kill aimed at load landed there). The next run removes it, loads
+    the normalized package and the new changes, and ends exact.
+    """
+    harness = make_harness(CRASH_WORKSPACE, **SIM_KNOBS)
+    rng = random.Random(5)
+    run_and_assert_exact(harness)
+    mutate(harness, rng)
+    killed = subprocess.run(
+        [sys.executable, str(DIE_MID_NORMALIZE_CLEANUP), *harness_args(harness)],
+        cwd=harness.tmp_path,
+        env=cli_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    [load_id] = packages(harness, "normalized")
+    assert packages(harness, "extracted") == {load_id}, "the extracted copy is left beside the normalized one"
+    assert_cursors_safe_after_kill(harness)
+    mutate(harness, rng)
+    run_and_assert_exact(harness)
+    assert not packages(harness, "extracted") and not packages(harness, "normalized")
