@@ -74,13 +74,18 @@ def landed(harness: Harness, requests_made: int, loaded_before: set[str]) -> Kil
 
 
 def trigger_for(harness: Harness, target: str, rng: random.Random) -> tuple[Callable[[], bool], float]:
-    """When to kill for `target`: a condition to wait for, then a random delay."""
+    """When to kill for `target`: a condition to wait for, then a random delay.
+
+    Normalize and load are recognised by a package of this run reaching their stage: one an earlier
+    killed run left there does not count.
+    """
     if target == "extract":
         start, after = harness.server.request_count, rng.randint(2, 16)
         return (lambda: harness.server.request_count - start >= after), 0.0
     stage = "extracted" if target == "normalize" else "normalized"
     delay = rng.uniform(0.0, NORMALIZE_SECONDS if target == "normalize" else LOAD_SECONDS)
-    return (lambda: bool(packages(harness, stage))), delay
+    left_before = packages(harness, stage)
+    return (lambda: bool(packages(harness, stage) - left_before)), delay
 
 
 def kill_cli_when(

@@ -29,6 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import requests
+
 import intercom_sim
 from sources.intercom import settings
 from tests.robustness.kills import PHASES, assert_cursors_safe_after_kill, kill_cli_when, trigger_for
@@ -267,7 +269,8 @@ def chaos_schedule(runs: int, seed: int) -> list[Chaos]:
 
 @dataclass
 class Burst:
-    """Another app takes the rest of the rate-limit window once the connector has made `after` requests."""
+    """Another app spends the rate limit once the connector has made `after` requests: it takes each
+    10-second window's whole budget until the connector has met a 429, and that window's end."""
 
     harness: Harness
     after: int
@@ -280,14 +283,28 @@ class Burst:
         while server.request_count - self.start < self.after:
             if self.stop.wait(0.005):
                 return
-        window = int(time.time() // 10)
+        rejected = server.status_counts.get(429, 0)
         limit, server.knobs.rate_limit = server.knobs.rate_limit, 6  # one request per 10-second window
-        self.happened = True
+        session = requests.Session()
         try:
+            spent = None
+            while server.status_counts.get(429, 0) == rejected:  # until the connector meets one
+                if int(time.time() // 10) != spent:
+                    spent = int(time.time() // 10)
+                    self.knock(session)  # the other app takes this window's one request
+                if self.stop.wait(0.005):
+                    return
+            self.happened = True
+            window = int(time.time() // 10)
             while int(time.time() // 10) == window and not self.stop.wait(0.01):
                 pass
         finally:
             server.knobs.rate_limit = limit
+            session.close()
+
+    def knock(self, session: requests.Session) -> None:
+        headers = {"Authorization": f"Bearer {TOKEN}", "Accept": "application/json"}
+        session.get(f"{self.harness.server.base_url}/me", headers=headers, timeout=10)
 
 
 @contextmanager
