@@ -365,6 +365,8 @@ def run_once(harness: Harness, chaos: Chaos, rng: random.Random, typical_seconds
     """One CLI run under `chaos`, checked: exact when it completed, safe when it was killed."""
     if chaos.kill is None:
         completed = run_cli(soak_args(harness), cwd=harness.tmp_path, env=soak_env())
+        with (harness.tmp_path / "cli_runs.log").open("a", encoding="utf-8") as output:
+            output.write(completed.stderr)
         assert completed.returncode == 0, f"the run failed: {completed.stderr[-3000:]}"
         assert_exact(harness)
         return Outcome("exact", completed.stderr)
