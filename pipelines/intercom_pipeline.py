@@ -205,13 +205,24 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def root_cause(exc: BaseException) -> str:
-    """The connector's own error inside dlt's wrappers if there is one, else the first line of `exc`."""
+    """The connector's own error inside dlt's wrappers if there is one, else the first line of `exc`,
+    followed by the innermost error's when that line only announces it (dlt's "... with exception:")."""
     seen: BaseException | None = exc
+    innermost = exc
     while seen is not None:
         if isinstance(seen, IntercomError):
             return str(seen)
+        innermost = seen
         seen = seen.__cause__ or seen.__context__
-    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    line = first_line_of(exc)
+    if line.endswith(":") and innermost is not exc:
+        return f"{line} {type(innermost).__name__}: {first_line_of(innermost)}"
+    return line
+
+
+def first_line_of(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def fail(status: int, message: str) -> int:
