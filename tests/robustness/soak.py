@@ -111,7 +111,7 @@ FAULT_KINDS = ("500", "502", "503", "reset", "truncate", "slow")
 FAULT_RATES = (0.0, 0.02, 0.05, 0.08)
 KILL_TARGETS = (*PHASES, "anytime")
 BURST_SHARE = 0.25
-"""Share of the runs in which another app takes the rest of a rate-limit window (429s until it resets)."""
+"""Share of the runs in which another app spends the rate limit: the connector meets 429s (`Burst`)."""
 
 
 # ------------------------------------------------------------------------------------- the workspace
