@@ -121,6 +121,7 @@ class SimParts:
     base_url: str
     counters: dict[str, int]
     status_counts: dict[int, int]
+    fault_counts: dict[str, int]  # injected faults by kind
     request_count: int
     request_log: deque[tuple[str, str, dict[str, str]]]
     _stats_lock: threading.Lock  # counters, request log, fault draws

@@ -32,6 +32,7 @@ class Control(SimParts):
                             "counters": self.counters,
                             "request_count": self.request_count,
                             "status_counts": {str(k): v for k, v in self.status_counts.items()},
+                            "fault_counts": dict(self.fault_counts),
                         }
                     )
                 )

@@ -197,7 +197,9 @@ class Middleware(SimParts):
                 self._fault_seed_used = knobs.fault_seed
             if self._fault_rng.random() >= knobs.fault_rate:
                 return None
-            return self._fault_rng.choice(list(knobs.fault_kinds))
+            fault = self._fault_rng.choice(list(knobs.fault_kinds))
+            self.fault_counts[fault] = self.fault_counts.get(fault, 0) + 1
+            return fault
 
 
 def _error(status: int, code: str, message: str, request_id: str, field_name: str | None = None) -> Response:

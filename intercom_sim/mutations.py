@@ -219,10 +219,10 @@ class Mutations(Generator):
             self._invalidate("ticket", ticket_id)
             return part_id
 
-    def add_export_rows(self, n: int) -> None:
-        """Append `n` content-export rows received within the last day before the clock."""
+    def add_export_rows(self, n: int, within_seconds: int = DAY) -> None:
+        """Append `n` content-export rows received within the last `within_seconds` before the clock."""
         with self.lock:
-            self._gen_export_rows(n, received_from=self.clock.now() - DAY)
+            self._gen_export_rows(n, received_from=self.clock.now() - within_seconds)
             self.version += 1
 
     def add_activity_log(self, **fields: Any) -> str:

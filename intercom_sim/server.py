@@ -89,6 +89,7 @@ class SimServer(Endpoints, Middleware, Control):
         self.knobs.update(**knobs)
         self.counters: dict[str, int] = {}
         self.status_counts: dict[int, int] = {}
+        self.fault_counts: dict[str, int] = {}
         self.request_count = 0
         self.request_log: deque[tuple[str, str, dict[str, str]]] = deque(maxlen=10_000)
         self._stats_lock = threading.Lock()
@@ -126,6 +127,7 @@ class SimServer(Endpoints, Middleware, Control):
         with self._stats_lock:
             self.counters.clear()
             self.status_counts.clear()
+            self.fault_counts.clear()
             self.request_count = 0
 
     # ----------------------------------------------------------------------------------------------- dispatch

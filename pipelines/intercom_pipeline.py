@@ -232,11 +232,18 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def root_cause(exc: BaseException) -> str:
-    """The connector's own error inside dlt's wrappers if there is one, else the first line of `exc`."""
+    """The connector's own error inside dlt's wrappers if there is one, else the first line of `exc`,
+    followed by the innermost error's when that line only announces it (dlt's "... with exception:")."""
     cause = connector_error(exc)
     if cause is not None:
         return str(cause)
-    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    innermost = exc
+    while (inner := innermost.__cause__ or innermost.__context__) is not None:
+        innermost = inner
+    line = first_line_of(exc)
+    if line.endswith(":") and innermost is not exc:
+        return f"{line} {type(innermost).__name__}: {first_line_of(innermost)}"
+    return line
 
 
 def connector_error(exc: BaseException) -> IntercomError | None:
@@ -247,6 +254,11 @@ def connector_error(exc: BaseException) -> IntercomError | None:
             return seen
         seen = seen.__cause__ or seen.__context__
     return None
+
+
+def first_line_of(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def fail(status: int, message: str) -> int:

@@ -118,3 +118,16 @@ def run_in_terminal(command: list[str], cwd: Path) -> str:
     os.close(primary)
     assert process.wait(timeout=120) == 0, output.decode(errors="replace")[-2000:]
     return output.decode(errors="replace")
+
+
+def test_a_failure_dlt_only_announces_is_reported_with_its_cause() -> None:
+    """dlt's step errors start with "... with exception:": the one line printed names the cause too."""
+    announced = "Pipeline execution failed at `step=normalize` with exception:"
+    try:
+        try:
+            raise OSError(39, "Directory not empty")
+        except OSError as cause:
+            raise RuntimeError(f"{announced}\n\n<class 'OSError'>") from cause
+    except RuntimeError as exc:
+        reported = intercom_pipeline.root_cause(exc)
+    assert reported == f"{announced} OSError: [Errno 39] Directory not empty"

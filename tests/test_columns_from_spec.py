@@ -211,8 +211,7 @@ def expected_hints(harness: Harness) -> dict[str, TTableSchemaColumns]:
     models = {"contacts": "contact", "companies": "company", "conversations": "conversation"}
     attributes = harness.workspace.data_attributes
     custom = {
-        table: hints_of([a for a in attributes if a["model"] == model])
-        for table, model in models.items()
+        table: hints_of([a for a in attributes if a["model"] == model]) for table, model in models.items()
     }
     return {table: {**columns, **custom.get(table, {})} for table, columns in TABLE_COLUMNS.items()}
 

@@ -85,7 +85,40 @@ def incremental(entry: Entry, run: Run) -> dlt.sources.incremental[Any]:
         options["row_order"] = cursor.row_order
     if cursor.missing is not None:
         options["on_cursor_value_missing"] = cursor.missing
-    return dlt.sources.incremental(cursor.field, **options)
+    return ForwardIncremental(cursor.field, **options)
+
+
+class ForwardIncremental(dlt.sources.incremental[Any]):  # type: ignore[misc]
+    """dlt's incremental, with a cursor that never moves back within a run.
+
+    dlt 1.31 filters each kind of item with its own transform (one for Arrow tables, one for lists of
+    dicts), each keeping its own last value, and stores the last value of whichever ran last. A feed
+    yields Arrow pages, then gone markers (and row-path pages) as lists of dicts: the dicts' transform,
+    which saw no newer row, put the cursor back where the run started while the pages' newer rows were
+    loaded. After each batch this keeps the furthest last value of the transforms, with the boundary
+    hashes of those at it.
+    """
+
+    def __call__(self, rows: Any, meta: Any = None) -> Any:
+        result = super().__call__(rows, meta)
+        transforms = [t for t in self._transformers.values() if t.last_value is not None]
+        if len(transforms) < 2:
+            return result
+        furthest = self.last_value_func([t.last_value for t in transforms])
+        state = self._cached_state
+        if state.get("last_value") != furthest:
+            state["last_value"] = self._current_last_value = furthest
+            state["unique_hashes"] = list(self._boundary_hashes(transforms, furthest))
+        return result
+
+    def _boundary_hashes(self, transforms: list[Any], value: Any) -> set[str]:
+        hashes: set[str] = set()
+        for transform in transforms:
+            if transform.last_value == value and transform.boundary_deduplication:
+                hashes.update(transform.unique_hashes)
+                legacy, key = transform.unique_hashes_legacy, self.primary_key
+                hashes.update(transform.compute_unique_value(row, key, legacy) for row in transform.last_rows)
+        return hashes
 
 
 def resource_hints(entry: Entry) -> dict[str, Any]:

@@ -120,6 +120,7 @@ def finish_interrupted_loads(pipeline: dlt.Pipeline) -> None:
     it again, loading its rows twice (merged tables with child tables keep both copies). Aborting rewinds
     the local state to before the package, so the extract that follows reads those changes again.
     """
+    drop_extracted_copies_of_normalized_packages(pipeline)
     if not pipeline.has_pending_data:
         return
     plan = pipeline.abort_packages(dry_run=True)
@@ -130,6 +131,25 @@ def finish_interrupted_loads(pipeline: dlt.Pipeline) -> None:
     if pipeline.has_pending_data:
         logger.warning("loading what an earlier run left pending, then the new changes")
         pipeline.run()
+
+
+def drop_extracted_copies_of_normalized_packages(pipeline: dlt.Pipeline) -> None:
+    """Deletes what is left of an extracted package that dlt had already normalized.
+
+    dlt's normalize moves the normalized package into place, then deletes the extracted one file by file.
+    A kill during that deletion leaves the extracted package (whole or in part) beside its normalized
+    copy: dlt would normalize it again on every later run and fail each time (the normalized package is
+    in the way, or the half-deleted one lacks its schema). The normalized or loaded copy is complete (it
+    was moved into place in one rename), so the leftover holds nothing to keep.
+    """
+    normalized = set(pipeline.list_normalized_load_packages()) | set(pipeline.list_completed_load_packages())
+    leftovers = [load_id for load_id in pipeline.list_extracted_load_packages() if load_id in normalized]
+    if not leftovers:
+        return
+    storage = pipeline._get_normalize_storage()  # dlt has no public call that deletes one extracted package
+    for load_id in leftovers:
+        logger.warning(f"removing the leftover extracted copy of package {load_id}, normalized already")
+        storage.extracted_packages.delete_package(load_id)
 
 
 def table_row_counts(pipeline: dlt.Pipeline) -> dict[str, int]:

@@ -62,12 +62,46 @@ def epoch(value: datetime) -> int:
     return int(value.timestamp())
 
 
-def loaded_updated_at(harness: Harness, table: str) -> dict[str, int]:
-    return {row_id: epoch(stamp) for row_id, stamp in harness.query(f"SELECT id, updated_at FROM {table}")}
+def has_column(harness: Harness, table: str, column: str) -> bool:
+    found = harness.query(
+        "SELECT count(*) FROM information_schema.columns"
+        f" WHERE table_schema = '{DATASET}' AND table_name = '{table}' AND column_name = '{column}'"
+    )
+    return bool(found[0][0])
+
+
+def loaded_updated_at(harness: Harness, table: str, live_only: bool = True) -> dict[str, int]:
+    """Row id -> `updated_at` in the destination; `live_only` leaves out rows marked deleted."""
+    live = live_only and has_column(harness, table, "deleted_at")
+    where = " WHERE deleted_at IS NULL" if live else ""
+    rows = harness.query(f"SELECT id, updated_at FROM {table}{where}")
+    return {row_id: epoch(stamp) for row_id, stamp in rows}
+
+
+def hidden_contacts(harness: Harness) -> set[str]:
+    """Contacts the search does not show yet: created less than `search_lag_seconds` ago (sim clock)."""
+    lag, now = harness.server.knobs.search_lag_seconds, harness.workspace.clock.now()
+    created = harness.workspace.contact_created_clock
+    return {cid for cid, at in created.items() if at + lag > now and cid in harness.workspace.contacts}
+
+
+def searchable_at(harness: Harness, contact_id: str, moment: int) -> bool:
+    """Whether the search showed the contact at `moment` (sim clock), with today's index lag."""
+    lag = harness.server.knobs.search_lag_seconds
+    return harness.workspace.searchable_since(contact_id) + lag <= moment
+
+
+def truth_records(harness: Harness, table: str) -> dict[str, Any]:
+    """The records of `table` the API could show now: contacts the search has not indexed yet left out."""
+    records: dict[str, Any] = getattr(harness.workspace, table)
+    if table != "contacts":
+        return records
+    hidden = hidden_contacts(harness)
+    return {row_id: record for row_id, record in records.items() if row_id not in hidden}
 
 
 def truth_updated_at(harness: Harness, table: str) -> dict[str, int]:
-    return {row_id: record["updated_at"] for row_id, record in getattr(harness.workspace, table).items()}
+    return {row_id: record["updated_at"] for row_id, record in truth_records(harness, table).items()}
 
 
 def differences(loaded: Mapping[str, Any], truth: Mapping[str, Any]) -> dict[str, list[str]]:
@@ -120,11 +154,11 @@ def destination_tables(harness: Harness) -> set[str]:
     """Tables of the dataset; empty when a killed first run left no database or no dataset yet."""
     if not harness.duckdb_path.exists():
         return set()
-    with duckdb.connect(str(harness.duckdb_path), read_only=True) as connection:
-        rows = connection.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = ?", [DATASET]
-        ).fetchall()
-    return {row[0] for row in rows}
+    sql = f"SELECT table_name FROM information_schema.tables WHERE table_schema = '{DATASET}'"
+    if harness.is_reading:
+        return {row[0] for row in harness.query(sql)}
+    with duckdb.connect(str(harness.duckdb_path), read_only=True) as connection:  # the dataset may not exist
+        return {row[0] for row in connection.execute(sql).fetchall()}
 
 
 def assert_no_duplicate_keys(harness: Harness) -> None:
@@ -153,6 +187,132 @@ def assert_matches_workspace(harness: Harness) -> None:
     assert_no_duplicate_keys(harness)
 
 
+def plain(value: Any) -> Any:
+    """A loaded value comparable with the workspace's: timestamps as unix seconds."""
+    return epoch(value) if isinstance(value, datetime) else value
+
+
+def assert_rows(harness: Harness, table: str, sql: str, truth: set[tuple[Any, ...]]) -> None:
+    """`sql` over `table` gives exactly the rows of `truth`, each once (a table not created yet is empty)."""
+    loaded = harness.query(sql) if table in destination_tables(harness) else []
+    rows = [tuple(plain(value) for value in row) for row in loaded]
+    assert len(rows) == len(set(rows)), f"{table}: a row appears twice"
+    missing, extra = sorted(truth - set(rows), key=repr)[:3], sorted(set(rows) - truth, key=repr)[:3]
+    assert not missing and not extra, f"{table} differs from the workspace: missing {missing}, extra {extra}"
+
+
+def live_where(harness: Harness, table: str) -> str:
+    return " WHERE deleted_at IS NULL" if has_column(harness, table, "deleted_at") else ""
+
+
+def assert_equals_truth(harness: Harness) -> None:
+    """Every table the soak loads holds what the API could show now, with `reconcile_deletes` on.
+
+    Contacts and companies: live rows with their compared values; a row marked deleted is one the API no
+    longer returns. Memberships, subscriptions and notes of the live, searchable contacts; segments of live
+    companies; conversations and tickets with their parts (the newest 500); activity logs, export rows and
+    the reference lists. No tombstone row is left.
+    """
+    ws = harness.workspace
+    contacts, companies = truth_records(harness, "contacts"), ws.companies
+    assert_rows(
+        harness,
+        "contacts",
+        f"SELECT id, name, email, updated_at FROM contacts{live_where(harness, 'contacts')}",
+        {(cid, c["name"], c["email"], c["updated_at"]) for cid, c in contacts.items()},
+    )
+    marked = (
+        harness.query("SELECT id FROM contacts WHERE deleted_at IS NOT NULL")
+        if live_where(harness, "contacts")
+        else []
+    )
+    assert {row[0] for row in marked} <= set(ws.removed_contacts), "a live contact is marked deleted"
+    assert_rows(
+        harness,
+        "companies",
+        f"SELECT id, name, updated_at FROM companies{live_where(harness, 'companies')}",
+        {(company_id, c["name"], c["updated_at"]) for company_id, c in companies.items()},
+    )
+    memberships = {
+        "contact_tags": ("tag_id", lambda cid: [(tag,) for tag in ws.contact_tag_ids(cid)]),
+        "contact_companies": ("company_id", lambda cid: [(co,) for co in ws.contact_company_ids(cid)]),
+        "contact_subscriptions": ("subscription_type_id, consent_type", ws.contact_subscriptions),
+        "notes": ("id, body", lambda cid: [(n["id"], n["body"]) for n in ws.contact_notes(cid)]),
+    }
+    for table, (columns, of_contact) in memberships.items():
+        assert_rows(
+            harness,
+            table,
+            f"SELECT contact_id, {columns} FROM {table}",
+            {(cid, *row) for cid in contacts for row in of_contact(cid)},
+        )
+    assert_rows(
+        harness,
+        "company_segments",
+        "SELECT company_id, segment_id FROM company_segments",
+        {(company_id, segment) for company_id in companies for segment in ws.company_segment_ids(company_id)},
+    )
+    assert_rows(
+        harness,
+        "conversations",
+        "SELECT id, state, updated_at FROM conversations",
+        {(cid, c["state"], c["updated_at"]) for cid, c in ws.conversations.items()},
+    )
+    assert_rows(
+        harness,
+        "tickets",
+        "SELECT id, updated_at FROM tickets",
+        {(tid, t["updated_at"]) for tid, t in ws.tickets.items()},
+    )
+    assert_newest_parts(
+        harness, "conversation_parts", "conversation_id", ws.conversations, ws.conversation_parts
+    )
+    assert_newest_parts(harness, "ticket_parts", "ticket_id", ws.tickets, ws.ticket_parts)
+    assert_rows(
+        harness,
+        "admin_activity_logs",
+        "SELECT id, created_at FROM admin_activity_logs",
+        {(log_id, log["created_at"]) for log_id, log in ws.activity_logs.items()},
+    )
+    assert_rows(
+        harness,
+        "content_exports",
+        "SELECT receipt_id, received_at FROM content_exports",
+        {(row["receipt_id"], row["received_at"]) for row in ws.export_rows},
+    )
+    for table in REFERENCE_TABLES:
+        assert_rows(harness, table, f"SELECT id FROM {table}", {(key,) for key in getattr(ws, table)})
+    assert harness.query("SELECT count(*) FROM data_attributes") == [(len(ws.data_attributes),)]
+    for table in ("contact_tags", "contact_companies", "contact_subscriptions", "notes", "company_segments"):
+        if table in destination_tables(harness):
+            left = harness.query(f"SELECT count(*) FROM {table} WHERE _tombstone IS NOT NULL")
+            assert left == [(0,)], f"{table} keeps tombstone rows"
+
+
+def assert_newest_parts(
+    harness: Harness,
+    table: str,
+    parent_column: str,
+    parents: Iterable[str],
+    parts_of: Callable[[str], list[dict[str, Any]]],
+) -> None:
+    """Each parent's newest 500 parts are loaded once, and no part the workspace does not have."""
+    loaded: dict[str, list[str]] = {}
+    rows = (
+        harness.query(f"SELECT {parent_column}, id FROM {table}")
+        if table in destination_tables(harness)
+        else []
+    )
+    for parent_id, part_id in rows:
+        loaded.setdefault(parent_id, []).append(part_id)
+    for parent_id in parents:
+        every = [part["id"] for part in parts_of(parent_id)]
+        got = loaded.pop(parent_id, [])
+        assert len(got) == len(set(got)), f"{table} of {parent_id}: a part appears twice"
+        assert set(every[-PART_CAP:]) <= set(got) <= set(every), f"{table} of {parent_id}"
+    assert not loaded, f"{table} of parents the workspace does not have: {sorted(loaded)[:3]}"
+
+
 # --------------------------------------------------------------------------------------------- cursors
 
 
@@ -177,11 +337,12 @@ def local_state(harness: Harness) -> dict[str, Any] | None:
     return json_decode_state(path.read_text(encoding="utf-8")) if path.exists() else None
 
 
-def cursors(state: Mapping[str, Any] | None) -> dict[str, int]:
-    """Incremental table -> its `updated_at` cursor (unix seconds) in a pipeline state."""
+def cursors(state: Mapping[str, Any] | None, owners: Mapping[str, str] | None = None) -> dict[str, int]:
+    """Incremental table -> its `updated_at` cursor (unix seconds) in a pipeline state; `owners` maps the
+    tables to look at to the resources holding their cursors (default `CURSOR_OWNERS`)."""
     resources = (state or {}).get("sources", {}).get("intercom", {}).get("resources", {})
     found: dict[str, int] = {}
-    for table, owner in CURSOR_OWNERS.items():
+    for table, owner in (owners or CURSOR_OWNERS).items():
         value = resources.get(owner, {}).get("incremental", {}).get("updated_at", {}).get("last_value")
         if value is not None:
             found[table] = epoch(value)
@@ -193,12 +354,18 @@ def assert_cursors_behind_loaded_data(harness: Harness, table_cursors: Mapping[s
 
     Every workspace row whose `updated_at` is at or before the cursor has not changed since the run that
     stored the cursor, so the destination must hold it at exactly that `updated_at` (a conversation with its
-    parts); the cursor itself is never beyond the newest `updated_at` loaded.
+    parts); the cursor itself is never beyond the newest `updated_at` loaded. A contact the search did not
+    show yet at the cursor's time is not behind it: the lookback is there to read it later.
     """
     for table, cursor in table_cursors.items():
+        stored = loaded_updated_at(harness, table, live_only=False)
+        assert stored and cursor <= max(stored.values()), f"{table} cursor {cursor} is past its data"
         loaded = loaded_updated_at(harness, table)
-        assert loaded and cursor <= max(loaded.values()), f"{table} cursor {cursor} is past its data"
-        behind = {row_id: at for row_id, at in truth_updated_at(harness, table).items() if at <= cursor}
+        behind = {
+            row_id: at
+            for row_id, at in truth_updated_at(harness, table).items()
+            if at <= cursor and (table != "contacts" or searchable_at(harness, row_id, cursor))
+        }
         drift = differences({row_id: loaded.get(row_id) for row_id in behind}, behind)
         assert not drift, f"{table}: the cursor {cursor} passed rows never loaded: {drift}"
         if table == "conversations":
@@ -289,13 +456,18 @@ def stderr_lines(completed: subprocess.CompletedProcess[str]) -> list[str]:
     return [line for line in completed.stderr.splitlines() if line.strip()]
 
 
-def start_cli(harness: Harness, resources: Iterable[str] = RESOURCES) -> subprocess.Popen[bytes]:
+def start_cli(
+    harness: Harness,
+    resources: Iterable[str] = RESOURCES,
+    env: Mapping[str, str] | None = None,
+    extra_args: Iterable[str] = (),
+) -> subprocess.Popen[bytes]:
     """A CLI run in the background; its output goes to `cli_runs.log` in the harness's folder."""
     with (harness.tmp_path / "cli_runs.log").open("ab") as output:
         return subprocess.Popen(
-            cli_command(*harness_args(harness, resources)),
+            cli_command(*harness_args(harness, resources), *extra_args),
             cwd=harness.tmp_path,
-            env=cli_env(),
+            env=dict(env or cli_env()),
             stdout=output,
             stderr=output,
         )

@@ -9,18 +9,23 @@ the workspace exactly, with the committed and local cursors on the newest change
 from __future__ import annotations
 
 import random
-import re
 import shutil
 import signal
 import subprocess
 import sys
 from collections import Counter
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from tests.robustness.kills import (
+    PHASES,
+    Kill,
+    assert_cursors_safe_after_kill,
+    kill_during,
+    package_path,
+    packages,
+)
 from tests.robustness.support import (
     MakeHarness,
     assert_cursors_at_truth,
@@ -30,100 +35,18 @@ from tests.robustness.support import (
     committed_state,
     cursors,
     harness_args,
-    kill_when,
-    local_state,
     mutate,
     pipelines_dir,
     run_cli,
-    start_cli,
 )
 from tests.source.conftest import Harness
 
-PHASES = ("extract", "normalize", "load")
 KILLS_PER_PHASE = 3
 CRASH_WORKSPACE = {"contacts": 150, "companies": 30, "conversations": 40}
 SIM_KNOBS = {"latency_ms": 5, "scroll_ttl_seconds": 0.3}
 """Latency makes extract last long enough to be hit; a scroll left open by a kill expires before the rerun."""
-NORMALIZE_SECONDS, LOAD_SECONDS = 0.05, 0.4
-"""Roughly how long an incremental run's normalize and load last here: kills land within them."""
 DIE_AFTER_COMMIT = Path(__file__).with_name("die_after_commit.py")
-
-
-@dataclass
-class Kill:
-    """Where a SIGKILL landed, read from the pipeline's folders once the process is dead."""
-
-    phase: str
-    detail: str
-
-
-STAGES = {
-    "extracted": ("normalize", "extracted"),
-    "normalized": ("load", "normalized"),
-    "loaded": ("load", "loaded"),
-}
-"""Load package stage -> its folder in the pipeline's working directory."""
-LOAD_ID = re.compile(r"\d+\.\d+")
-"""A package folder's name; a kill can leave half-saved temporary files beside them."""
-
-
-def packages(harness: Harness, stage: str) -> set[str]:
-    """Ids of the load packages in `stage`: "extracted" (to normalize), "normalized" (to load), "loaded"."""
-    folder = pipelines_dir(harness).joinpath(harness.pipeline_name, *STAGES[stage])
-    entries = folder.iterdir() if folder.exists() else ()
-    return {entry.name for entry in entries if entry.is_dir() and LOAD_ID.fullmatch(entry.name)}
-
-
-def pending(harness: Harness) -> set[str]:
-    return packages(harness, "extracted") | packages(harness, "normalized")
-
-
-def package_path(harness: Harness, stage: str, load_id: str) -> Path:
-    return pipelines_dir(harness).joinpath(harness.pipeline_name, *STAGES[stage], load_id)
-
-
-def landed(harness: Harness, requests_made: int, loaded_before: set[str]) -> Kill:
-    if normalized := sorted(packages(harness, "normalized")):
-        jobs = package_path(harness, "normalized", normalized[0])
-        done = len(list((jobs / "completed_jobs").iterdir()))
-        total = done + sum(len(list((jobs / folder).iterdir())) for folder in ("new_jobs", "started_jobs"))
-        return Kill("load", f"{done}/{total} jobs completed")
-    if packages(harness, "extracted"):
-        return Kill("normalize", "extracted package not yet normalized")
-    if packages(harness, "loaded") - loaded_before:
-        return Kill("after load", "the package was loaded")
-    return Kill("extract", f"after {requests_made} requests")
-
-
-def trigger_for(harness: Harness, target: str, rng: random.Random) -> tuple[Callable[[], bool], float]:
-    """When to kill for `target`: a condition to wait for, then a random delay."""
-    if target == "extract":
-        start, after = harness.server.request_count, rng.randint(2, 16)
-        return (lambda: harness.server.request_count - start >= after), 0.0
-    stage = "extracted" if target == "normalize" else "normalized"
-    delay = rng.uniform(0.0, NORMALIZE_SECONDS if target == "normalize" else LOAD_SECONDS)
-    return (lambda: bool(packages(harness, stage))), delay
-
-
-def kill_during(harness: Harness, target: str, rng: random.Random) -> Kill:
-    condition, delay = trigger_for(harness, target, rng)
-    loaded_before, start = packages(harness, "loaded"), harness.server.request_count
-    process = start_cli(harness)
-    if not kill_when(process, condition, delay):
-        return Kill("finished", f"exit status {process.returncode}")
-    return landed(harness, harness.server.request_count - start, loaded_before)
-
-
-def assert_cursors_safe_after_kill(harness: Harness) -> None:
-    """The committed cursor never passes unloaded data; a local cursor ahead of it has a package to load."""
-    committed = cursors(committed_state(harness))
-    assert_cursors_behind_loaded_data(harness, committed)
-    local = cursors(local_state(harness))
-    ahead = {table for table, value in local.items() if value > committed.get(table, 0)}
-    if ahead:
-        assert pending(harness), (
-            f"local cursors of {sorted(ahead)} are ahead of the destination with nothing left to load"
-        )
+DIE_MID_NORMALIZE_CLEANUP = Path(__file__).with_name("die_mid_normalize_cleanup.py")
 
 
 def run_and_assert_exact(harness: Harness) -> None:
@@ -196,3 +119,34 @@ def test_a_kill_right_after_the_destination_committed_a_job_loads_nothing_twice(
     assert_cursors_safe_after_kill(harness)
     mutate(harness, rng)
     run_and_assert_exact(harness)
+
+
+def test_a_kill_while_dlt_deletes_a_normalized_package_s_extracted_copy_blocks_no_later_run(
+    make_harness: MakeHarness,
+) -> None:
+    """The extracted package dlt had normalized is left half deleted beside its normalized copy: SIGKILL.
+
+    dlt alone would normalize the leftover again on every later run and fail each time (issue #14's flake
+    of `test_kill_9_in_every_phase...`: a kill aimed at load landed there). The next run removes it, loads
+    the normalized package and the new changes, and ends exact.
+    """
+    harness = make_harness(CRASH_WORKSPACE, **SIM_KNOBS)
+    rng = random.Random(5)
+    run_and_assert_exact(harness)
+    mutate(harness, rng)
+    killed = subprocess.run(
+        [sys.executable, str(DIE_MID_NORMALIZE_CLEANUP), *harness_args(harness)],
+        cwd=harness.tmp_path,
+        env=cli_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    [load_id] = packages(harness, "normalized")
+    assert packages(harness, "extracted") == {load_id}, "the extracted copy is left beside the normalized one"
+    assert_cursors_safe_after_kill(harness)
+    mutate(harness, rng)
+    run_and_assert_exact(harness)
+    assert not packages(harness, "extracted") and not packages(harness, "normalized")

@@ -279,7 +279,9 @@ def test_faults_are_seeded(fresh: Any) -> None:
         srv = start(ws, port=0, rate_limit=0, fault_rate=0.3, fault_kinds=("500", "503"), fault_seed=5)
         try:
             c = Client(srv.base_url)
-            return [c.get("/admins")[0] for _ in range(30)]
+            statuses = [c.get("/admins")[0] for _ in range(30)]
+            assert srv.fault_counts == {kind: statuses.count(int(kind)) for kind in ("500", "503")}
+            return statuses
         finally:
             srv.stop()
 

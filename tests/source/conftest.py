@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ class Harness:
     tmp_path: Path
     pipeline_name: str = "intercom_test"
     source_options: dict[str, Any] = field(default_factory=dict)
+    _reader: Any = field(default=None, repr=False)
 
     @property
     def duckdb_path(self) -> Path:
@@ -55,7 +57,24 @@ class Harness:
     def run(self, resources: tuple[str, ...] | None = None, **options: Any) -> Any:
         return self.pipeline().run(self.source(resources, **options))
 
+    @contextmanager
+    def reading(self) -> Iterator[None]:
+        """One read-only connection for every `query` inside (each otherwise opens the database anew)."""
+        with duckdb.connect(str(self.duckdb_path), read_only=True) as connection:
+            connection.execute("SET schema 'intercom_data'")
+            self._reader = connection
+            try:
+                yield
+            finally:
+                self._reader = None
+
+    @property
+    def is_reading(self) -> bool:
+        return self._reader is not None
+
     def query(self, sql: str) -> list[tuple[Any, ...]]:
+        if self._reader is not None:
+            return self._reader.execute(sql).fetchall()
         with duckdb.connect(str(self.duckdb_path), read_only=True) as connection:
             connection.execute("SET schema 'intercom_data'")
             return connection.execute(sql).fetchall()

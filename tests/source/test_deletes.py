@@ -60,3 +60,27 @@ def test_without_reconcile_deleted_contacts_stay_unmarked(harness: Harness) -> N
     harness.run(("contacts",))
     assert deleted(harness, "contacts")[gone] is False
     assert "GET /contacts" not in {k for k, v in harness.server.counters.items() if v}
+
+
+def cursor_of(harness: Harness, feed: str) -> int:
+    state = harness.pipeline().state["sources"]["intercom"]["resources"][feed]
+    return int(state["incremental"]["updated_at"]["last_value"].timestamp())
+
+
+def test_marking_deleted_rows_does_not_move_a_cursor_back(harness: Harness) -> None:
+    """Gone markers (lists of dicts) follow the feed's Arrow pages through one incremental: its cursor
+    still ends on the newest change, not where the run started (dlt keeps one last value per item type)."""
+    ws = harness.workspace
+    harness.run(RESOURCES, reconcile_deletes=True)
+    ws.clock.advance(600)
+    renamed_company, gone_company = sorted(ws.companies)[:2]
+    ws.update_company(renamed_company, name="Renamed Co")
+    ws.delete_company(gone_company)
+    renamed_contact, gone_contact = sorted(ws.contacts)[:2]
+    ws.update_contact(renamed_contact, name="Renamed")
+    ws.delete_contact(gone_contact)
+    harness.run(RESOURCES, reconcile_deletes=True)
+    assert {cid for cid, is_deleted in deleted(harness, "companies").items() if is_deleted} == {gone_company}
+    assert {cid for cid, is_deleted in deleted(harness, "contacts").items() if is_deleted} == {gone_contact}
+    assert cursor_of(harness, "company_changes") == ws.companies[renamed_company]["updated_at"]
+    assert cursor_of(harness, "contact_changes") == max(c["updated_at"] for c in ws.contacts.values())
