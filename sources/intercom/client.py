@@ -434,17 +434,18 @@ class IntercomClient:
         (`read_ahead`): the next page is asked for and parsed while the caller still works on this one.
         """
         order = "descending" if descending else "ascending"
-        yield from read_ahead(self._search_pages(path, query, parse_body, sort_field, order, stop_after))
+        yield from read_ahead(self.search_pages(path, query, parse_body, order, sort_field, stop_after))
 
-    def _search_pages(
+    def search_pages(
         self,
         path: str,
         query: dict[str, Any],
         parse_body: BodyParser | None,
-        sort_field: str,
         order: str,
-        stop_after: Callable[[ArrowOrJson], bool] | None,
+        sort_field: str = "updated_at",
+        stop_after: Callable[[ArrowOrJson], bool] | None = None,
     ) -> Iterator[ArrowOrJson]:
+        """The pages of one search, in this thread: one cursor chain (`search_bodies` reads it ahead)."""
         cursor: str | None = None
         while True:
             pagination: dict[str, Any] = {"per_page": settings.PER_PAGE}

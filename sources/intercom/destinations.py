@@ -55,6 +55,11 @@ def destination_choices() -> list[str]:
     return sorted(names - {"destination", "dummy"})
 
 
+def destination_kind(destination_type: str) -> str:
+    """`dlt.destinations.postgres` (a destination's type) -> `postgres`."""
+    return destination_type.rsplit(".", 1)[-1]
+
+
 def resolve_destination(name: str, duckdb_file: str) -> Destination[Any, Any]:
     """The destination factory `--destination` names; an unknown name raises ConfigurationError."""
     if name == "duckdb":
@@ -96,7 +101,7 @@ def check_destination(name: str, duckdb_file: str, dataset: str) -> None:
     except MissingDependencyException as exc:
         raise ConfigurationError(
             f"destination {name} needs packages that are not installed: {', '.join(exc.dependencies)}"
-            f' (pip install "dlt[{destination.destination_type.rsplit(".", 1)[-1]}]")'
+            f' (pip install "dlt[{destination_kind(destination.destination_type)}]")'
         ) from None
     secrets = secret_values(client.config, name)
     try:

@@ -33,6 +33,7 @@ from dlt.common import logger
 from sqlglot import exp
 
 from . import settings
+from .destinations import destination_kind
 from .errors import ConfigurationError
 
 MODELS_DIR = Path(__file__).parent / "models"
@@ -99,7 +100,6 @@ class ModelsReport:
     materialization: str
     built: list[str] = field(default_factory=list)
     left_out: dict[str, str] = field(default_factory=dict)
-
     missing_tables: set[str] = field(default_factory=set)
     """The loaded tables whose absence left models out."""
 
@@ -121,10 +121,14 @@ def model_catalogue() -> tuple[Model, ...]:
     return tuple(_dependency_order(parsed))
 
 
+def model_tables() -> frozenset[str]:
+    """Every loaded table a model reads."""
+    return frozenset(table for model in model_catalogue() for table in model.tables)
+
+
 def model_resources() -> tuple[str, ...]:
     """The source's resources whose tables the models read (a child table comes with its parent's)."""
-    tables = {table for model in model_catalogue() for table in model.tables}
-    return tuple(sorted(table for table in tables if "__" not in table))
+    return tuple(sorted(table for table in model_tables() if "__" not in table))
 
 
 def _parse_model(name: str, layer: str, path: Path, model_names: set[str]) -> Model:
@@ -161,7 +165,7 @@ def _dependency_order(models: dict[str, Model]) -> list[Model]:
 
 def dialect_of(destination_type: str) -> str:
     """The sqlglot dialect of a dlt destination type (`dlt.destinations.postgres` or `postgres`)."""
-    short = destination_type.rsplit(".", 1)[-1]
+    short = destination_kind(destination_type)
     if short not in DIALECTS:
         raise ConfigurationError(
             f"Analytics models have no SQL dialect for destination '{short}'; run with --no-models "
@@ -185,8 +189,9 @@ def render(
     select = model.select
     if model.tables & set(empty_tables):
         select = _empty(select)
+    current_only = set(scd2_tables)
     for table in select.find_all(exp.Table):
-        if table.name in set(scd2_tables) and isinstance(table.parent, exp.From):
+        if table.name in current_only and isinstance(table.parent, exp.From):
             alias = table.alias_or_name
             select = select.where(exp.column(VALID_TO_COLUMN, table=alias).is_(exp.null()))
     if dataset:
@@ -234,19 +239,15 @@ def build_models(pipeline: dlt.Pipeline, materialization: str = "view") -> Model
     dialect = dialect_of(pipeline.destination.destination_type)
     with pipeline.sql_client() as client:
         dataset = client.dataset_name
-        tables = _loaded_tables(pipeline, client)  # before the memory is raised: a new connection resets it
+        tables = _loaded_tables(pipeline)  # before the memory is raised: a new connection resets it
         plan = _plan(tables, report)
+        absent = model_tables() - set(tables)
+        scd2_tables = {name for name, columns in tables.items() if VALID_TO_COLUMN in columns}
+        kind = "VIEW" if materialization == "view" else "TABLE"
         with _room_to_build(client, dialect), client.begin_transaction():
             _drop(client, dataset, reversed(model_catalogue()))
             for model in plan:
-                sql = render(
-                    model,
-                    dialect,
-                    dataset,
-                    empty_tables=model.tables - set(tables),
-                    scd2_tables={name for name, columns in tables.items() if VALID_TO_COLUMN in columns},
-                )
-                kind = "VIEW" if materialization == "view" else "TABLE"
+                sql = render(model, dialect, dataset, empty_tables=absent, scd2_tables=scd2_tables)
                 client.execute_sql(f"CREATE {kind} {_qualified(dataset, model.name)} AS {sql}")
                 report.built.append(model.name)
     for name, why in report.left_out.items():
@@ -292,7 +293,7 @@ def drop_models(pipeline: dlt.Pipeline) -> None:
 
 def views_block_drops(pipeline: dlt.Pipeline) -> bool:
     """True where a view keeps dlt from dropping the tables it reads (PostgreSQL and its kin)."""
-    return pipeline.destination.destination_type.rsplit(".", 1)[-1] in VIEWS_BLOCK_DROPS
+    return destination_kind(pipeline.destination.destination_type) in VIEWS_BLOCK_DROPS
 
 
 def _plan(tables: dict[str, set[str]], report: ModelsReport) -> list[Model]:
@@ -311,11 +312,10 @@ def _plan(tables: dict[str, set[str]], report: ModelsReport) -> list[Model]:
     return plan
 
 
-def _loaded_tables(pipeline: dlt.Pipeline, client: object) -> dict[str, set[str]]:
+def _loaded_tables(pipeline: dlt.Pipeline) -> dict[str, set[str]]:
     """The source tables the models read that exist in the destination, with their column names."""
-    wanted = sorted({table for model in model_catalogue() for table in model.tables})
     with pipeline.destination_client() as job_client:
-        storage = job_client.get_storage_tables(wanted)  # type: ignore[attr-defined]
+        storage = job_client.get_storage_tables(sorted(model_tables()))  # type: ignore[attr-defined]
         return {name: {column.lower() for column in columns} for name, columns in storage if columns}
 
 

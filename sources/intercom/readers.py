@@ -188,10 +188,10 @@ def _sliced_if_large(
     sliced = SlicedSearch(run.client, entry.endpoint, scheme, parser)
     everything = QUERIES[entry.query or "exact"](start, end)
     low = start if start is not None else sliced.oldest(everything)
-    high = end if end is not None else (sliced.newest(everything) or int(time.time())) + 1
+    stop = end if end is not None else (sliced.newest(everything) or int(time.time())) + 1
     if low is None:
         return
-    plan = sliced.plan(low, end, total, high)
+    plan = sliced.plan(low, stop, total, open_end=end is None)
     logger.info(f"{entry.name}: {total:,} rows read as {len(plan)} slices ({sliced.probes} probe calls)")
     yield from sliced.bodies(plan)
 

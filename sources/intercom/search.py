@@ -33,6 +33,15 @@ def contacts_updated_query(start: int | None, end: int | None, field: str = "upd
     return _all_of(*filters)
 
 
+def contacts_days_query(start: int, end: int | None, field: str = "updated_at") -> Filter:
+    """Contacts updated on the local days from `start`'s (a local midnight) to the day before `end`'s (a local
+    midnight too): `>` starts at the day after its value's, `<` stops before its value's day."""
+    filters = [_condition(field, ">", start - 1)]
+    if end is not None:
+        filters.append(_condition(field, "<", end))
+    return _all_of(*filters)
+
+
 def exact_updated_query(start: int | None, end: int | None, field: str = "updated_at") -> Filter:
     """Conversations or tickets updated in [start, end): their search matches to the second.
 

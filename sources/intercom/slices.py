@@ -35,8 +35,8 @@ from dlt.common import logger
 
 from . import settings
 from .arrow_pages import body_value
-from .client import SEARCH_CURSOR, IntercomClient, merge_ahead
-from .search import Filter, exact_updated_query
+from .client import IntercomClient, merge_ahead
+from .search import Filter, contacts_days_query, exact_updated_query
 
 
 @dataclass(frozen=True, order=True)
@@ -70,7 +70,7 @@ class DaySlicing:
         self.zone = zone
 
     def query(self, piece: Slice) -> Filter:
-        return contacts_between_query(piece.start, piece.end)
+        return contacts_days_query(piece.start, piece.end)
 
     def day_start(self, day: date) -> int:
         return int(datetime(day.year, day.month, day.day, tzinfo=self.zone).timestamp())
@@ -92,14 +92,6 @@ class DaySlicing:
         offsets = sorted({round(step * n) for n in range(1, min(parts, days))})
         bounds = [self.day_start(first + timedelta(days=offset)) for offset in offsets if 0 < offset < days]
         return [bound for bound in bounds if start < bound < end]
-
-
-def contacts_between_query(start: int, end: int | None, field: str = "updated_at") -> Filter:
-    """Contacts updated on the local days from `start`'s (a local midnight) to the day before `end`'s."""
-    since: Filter = {"field": field, "operator": ">", "value": start - 1}
-    if end is None:
-        return since
-    return {"operator": "AND", "value": [since, {"field": field, "operator": "<", "value": end}]}
 
 
 def workspace_zone(client: IntercomClient) -> ZoneInfo | None:
@@ -144,13 +136,11 @@ class SlicedSearch:
         rows = next((value for value in page.values() if isinstance(value, list)), [])
         return int(rows[0]["updated_at"]) if rows else None
 
-    def plan(self, start: int, end: int | None, total: int, high: int) -> list[Slice]:
-        """Slices of about `SLICE_ROWS` rows covering [start, end), the last one open when `end` is None
-        (`high` is then the end of the span planned: past the newest row).
+    def plan(self, start: int, stop: int, total: int, open_end: bool) -> list[Slice]:
+        """Slices of about `SLICE_ROWS` rows covering [start, stop), the last one open with `open_end`.
 
         Each span with too many rows is cut into as many equal spans as its count asks for, and those are
         probed together; a span that cannot be cut (one second, one local day) stays as it is."""
-        stop = end if end is not None else high
         if isinstance(self.scheme, DaySlicing):
             start = self.scheme.floor(start)
         pending = [(Slice(start, stop), total)]
@@ -170,7 +160,7 @@ class SlicedSearch:
             )
             pending = [(span, count or 0) for span, count in zip(spans, counts, strict=True) if count]
         slices = _joined(sorted(done))
-        if end is None and slices:
+        if open_end and slices:
             slices[-1] = Slice(slices[-1].start, None)  # rows updated during the run land here
         return slices
 
@@ -180,18 +170,9 @@ class SlicedSearch:
         yield from merge_ahead(chains, settings.SLICE_CONCURRENCY)
 
     def _chain(self, piece: Slice) -> Iterator[tuple[Slice, Any]]:
-        cursor: str | None = None
-        while True:
-            pagination: dict[str, Any] = {"per_page": settings.PER_PAGE}
-            if cursor:
-                pagination["starting_after"] = cursor
-            sort = {"field": "updated_at", "order": "ascending"}
-            body = {"query": self.scheme.query(piece), "pagination": pagination, "sort": sort}
-            page = self.client.request_body("POST", self.path, self.parse_body, json_body=body)
+        pages = self.client.search_pages(self.path, self.scheme.query(piece), self.parse_body, "ascending")
+        for page in pages:
             yield piece, page
-            cursor = body_value(page, SEARCH_CURSOR)
-            if not cursor:
-                return
 
 
 def _joined(spans: list[tuple[Slice, int]]) -> list[Slice]:
