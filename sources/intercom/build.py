@@ -71,7 +71,7 @@ def bind(entry: Entry, run: Run, built: dict[str, DltResource]) -> DltResource:
     reader.__module__ = read.__module__  # type: ignore[attr-defined]
     hints = resource_hints(entry)
     if entry.parent is None or every_parent:
-        return dlt.resource(reader, **hints)
+        return dlt.resource(reader, parallelized=entry.parallelized, **hints)
     return dlt.transformer(reader, data_from=built[entry.parent], parallelized=entry.parallelized, **hints)
 
 
