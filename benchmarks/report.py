@@ -790,14 +790,15 @@ def sliced_calls_rows(e: Result) -> list[list[str]]:
     derived = search - bound.pages
     rows = [[f"`{route}`", num(count)] for route, count in sorted(load["calls"].items())]
     rows += [
-        ["… of which search pages of 150 rows (⌈rows / 150⌉)", num(bound.pages)],
-        ["… probes, derived: search calls − ⌈rows / 150⌉", num(derived)],
+        ["… the pages the rows need, ⌈rows / 150⌉", num(bound.pages)],
+        ["… beyond those, search calls − ⌈rows / 150⌉: what slicing costs", num(derived)],
         [
-            "… probes as the connector logged them (`per_page` 1)",
+            "…… of which probes (`per_page` 1), as the connector logged them",
             num(probes) if probes is not None else "– (not logged)",
         ],
         [
-            "… other search pages: the first page, which tells the total, and each slice's partial last page",
+            "…… of which other pages: the first page, which tells the total, and the slices' partial last"
+            " pages",
             num(derived - probes) if probes is not None else "–",
         ],
         ["**total**", f"**{num(load['calls_total'])}**"],
@@ -829,6 +830,8 @@ def section_e(results: Result) -> list[str]:
         "one chain s",
         "API calls",
         "other statuses",
+        "extract CPU s",
+        "simulator CPU s",
         "peak RSS MB",
     ]
     row = [
@@ -844,6 +847,8 @@ def section_e(results: Result) -> list[str]:
         num(bound.sequential_s),
         num(load["calls_total"]),
         status_note(load),
+        num(load["cpu_seconds"]["extract"], 1),
+        num(load["sim_cpu_s"], 1),
         num(load["vm_hwm_mb"]),
     ]
     return [
@@ -861,7 +866,10 @@ def section_e(results: Result) -> list[str]:
         " asked for with the previous one's cursor, and the slices run that many chains side by side."
         f' "One chain" is pages × latency = {num(bound.sequential_s)} s, the backfill read without slices,'
         " for reference. Target: extract ≤"
-        f" {SLICED_RATIO_TARGET}× the bound.",
+        f" {SLICED_RATIO_TARGET}× the bound. Extract CPU s is the pipeline process's (all threads);"
+        ' "simulator CPU s" the simulator process\'s during the load: it builds the result set of every new'
+        " query (each probe, each slice's first page) by scanning the workspace, a cost the real API does"
+        " not show. When it nears the extract time, the simulator set the pace, not the connector.",
         "",
         *table(header, [row]),
         "",

@@ -1,6 +1,6 @@
 """Benchmarks for "Throughput at the rate-limit bound": writes BENCHMARKS.md (not part of the CI tests).
 
-    python benchmarks/run.py                  # the figures of record -> BENCHMARKS.md (about 25 min)
+    python benchmarks/run.py                  # the figures of record -> BENCHMARKS.md (about 35 min)
     python benchmarks/run.py --quick          # small sizes, no sweep, < 4 min: benchmarks/BENCHMARKS.quick.md
     python benchmarks/run.py --only b,sweep --json /tmp/bench.json     # some sections; keep raw results
     python benchmarks/run.py --render /tmp/bench.json                  # rewrite the markdown from them
