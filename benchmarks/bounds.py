@@ -107,3 +107,52 @@ def backfill_bound(
     calls = sequential + conversations
     latency_s = latency_ms / 1000 * (sequential + conversations / workers)
     return BackfillBound(calls, calls / per_second(rate_limit_per_minute), latency_s)
+
+
+def rate_bound_s(calls: int, rate_limit_per_minute: int) -> float:
+    """Least wall time of `calls` requests under the rate limit: calls / (requests per second)."""
+    return calls / per_second(rate_limit_per_minute)
+
+
+@dataclass(frozen=True)
+class SlicedBound:
+    """Least wall time of a sliced search backfill (`e`): the rate or the slices' latency, whichever binds."""
+
+    calls: int
+    pages: int
+    rate_s: float
+    latency_s: float
+    sequential_s: float
+    """One cursor chain, page after page: what the backfill costs without slices (for reference)."""
+
+    @property
+    def bound_s(self) -> float:
+        return max(self.rate_s, self.latency_s)
+
+    @property
+    def limited_by(self) -> str:
+        return "rate limit" if self.rate_s >= self.latency_s else "latency / chains"
+
+
+def sliced_bound(
+    rows: int, calls: int, latency_ms: float, rate_limit_per_minute: int, chains: int
+) -> SlicedBound:
+    """The bound of a search backfill of `rows` rows read as slices, `chains` of them at once.
+
+    A search's pages form cursor chains: a page can be asked for only with the one before it's cursor, so
+    one chain costs latency x pages however fast the rest is. Slices split the range into several chains
+    run side by side (`settings.SLICE_CONCURRENCY` at once); spread perfectly, the ⌈rows/150⌉ pages cost
+    latency x pages / chains. Every request, the probes that size the slices included, also counts against
+    the rate limit: calls / rate. The wall time can be no less than the larger of the two. Left out, so the
+    bound stays a bound: the few sequential rounds before the slices start (the first page, the oldest and
+    newest probes, the count probes, each a latency) and a slice's extra partial page.
+    """
+    pages = search_calls(rows)
+    latency_s = latency_ms / 1000
+    return SlicedBound(
+        calls=calls,
+        pages=pages,
+        rate_s=rate_bound_s(calls, rate_limit_per_minute),
+        latency_s=latency_s * pages / chains,
+        sequential_s=latency_s * pages,
+    )

@@ -34,6 +34,15 @@ LIBRARY_PATHS = {"cli": "CLI", "library": "library"}
 MODELS_BUILD_TARGET_S = 10.0
 """Building every analytics model after the throughput load (200,000 contacts), as views, on DuckDB."""
 MODEL_KINDS = ("view", "table")
+SLICED_RATIO_TARGET = 1.15
+"""(e): the extract of the sliced contacts backfill within 15% of its bound (issue #13)."""
+MIXED_RATIO_TARGET = 1.3
+"""(f): the CLI's whole-process wall time on the mixed workspace within 30% of the rate bound (issue #13)."""
+CONTACTS_SEARCH = "POST /contacts/search"
+CONTACTS_FEED = "contact_changes"
+"""The internal resource that reads the contacts search: the connector's slicing log names it."""
+MIXED_BEFORE_S, MIXED_BEFORE_BOUND_S = 16.3, 9.5
+"""(f) as issue #13 measured it before the feeds ran in parallel and the searches in slices."""
 
 
 # ---------------------------------------------------------------------------------------------- helpers
@@ -758,6 +767,316 @@ def summary_models(results: Result) -> list[list[str]]:
     return [["(models)", figure, value, target, passed, command(results, "models")]]
 
 
+# ---------------------------------------------------------------------------------------------- (e)
+
+
+def sliced_bound_of(e: Result) -> bounds.SlicedBound:
+    load = e["load"]
+    return bounds.sliced_bound(
+        main_rows(load), load["calls_total"], e["latency_ms"], e["rate_limit"], e["chains"]
+    )
+
+
+def sliced_ratio(e: Result) -> float:
+    return float(e["load"]["seconds"]["extract"]) / sliced_bound_of(e).bound_s
+
+
+def sliced_calls_rows(e: Result) -> list[list[str]]:
+    """Calls by route; the search calls split into the pages the rows need, the probes, and the rest."""
+    load, bound = e["load"], sliced_bound_of(e)
+    search = int(load["calls"].get(CONTACTS_SEARCH, 0))
+    logged = load.get("slicing", {}).get(CONTACTS_FEED)
+    probes = logged["probes"] if logged else None
+    derived = search - bound.pages
+    rows = [[f"`{route}`", num(count)] for route, count in sorted(load["calls"].items())]
+    rows += [
+        ["… the pages the rows need, ⌈rows / 150⌉", num(bound.pages)],
+        ["… beyond those, search calls − ⌈rows / 150⌉: what slicing costs", num(derived)],
+        [
+            "…… of which probes (`per_page` 1), as the connector logged them",
+            num(probes) if probes is not None else "– (not logged)",
+        ],
+        [
+            "…… of which other pages: the first page, which tells the total, and the slices' partial last"
+            " pages",
+            num(derived - probes) if probes is not None else "–",
+        ],
+        ["**total**", f"**{num(load['calls_total'])}**"],
+    ]
+    return rows
+
+
+def section_e(results: Result) -> list[str]:
+    e = results["e"]
+    load, bound = e["load"], sliced_bound_of(e)
+    seconds, measured = load["seconds"], sliced_ratio(e)
+    logged = load.get("slicing", {}).get(CONTACTS_FEED)
+    plan = (
+        f"The connector planned {logged['slices']} slices of the {num(logged['rows'])} rows with"
+        f" {logged['probes']} probe calls."
+        if logged
+        else "The connector logged no slicing plan: the backfill was read as one chain."
+    )
+    header = [
+        "contacts",
+        "extract s",
+        "normalize s",
+        "load s",
+        "total s",
+        "rate bound s",
+        "latency bound s",
+        "bound s",
+        "extract / bound",
+        "one chain s",
+        "API calls",
+        "other statuses",
+        "extract CPU s",
+        "simulator CPU s",
+        "peak RSS MB",
+    ]
+    row = [
+        num(main_rows(load)),
+        f"**{num(seconds['extract'], 1)}**",
+        num(seconds["normalize"], 1),
+        num(seconds["load"], 1),
+        num(seconds["total"], 1),
+        num(bound.rate_s, 1),
+        num(bound.latency_s, 1),
+        f"{num(bound.bound_s, 1)} ({bound.limited_by})",
+        f"**{measured:.2f}×**",
+        num(bound.sequential_s),
+        num(load["calls_total"]),
+        status_note(load),
+        num(load["cpu_seconds"]["extract"], 1),
+        num(load["sim_cpu_s"], 1),
+        num(load["vm_hwm_mb"]),
+    ]
+    return [
+        "## (e) Sliced backfill: contacts under real latency",
+        "",
+        f"Command: {command(results, 'e')}. Simulator: `{e['simulator']}`"
+        f" ({bounds.per_second(e['rate_limit']) * 10:,.0f} requests per 10-second window). One backfill of"
+        " `contacts` in a fresh process (`benchmarks/load_once.py`, `RUNTIME__LOG_LEVEL=INFO` so that the"
+        " connector logs its slicing plan), started at a rate-limit window boundary as in (b).",
+        "",
+        f"Bound = max(rate bound, latency bound) (`benchmarks/bounds.py`, `sliced_bound`): rate bound = API"
+        f" calls / requests per second, the probes included; latency bound = latency × pages / concurrent"
+        f" chains, with pages = ⌈rows / 150⌉ = {num(bound.pages)} and chains ="
+        f" `settings.SLICE_CONCURRENCY` = {e['chains']}: a search's pages form a cursor chain, each page"
+        " asked for with the previous one's cursor, and the slices run that many chains side by side."
+        f' "One chain" is pages × latency = {num(bound.sequential_s)} s, the backfill read without slices,'
+        " for reference. Target: extract ≤"
+        f" {SLICED_RATIO_TARGET}× the bound. Extract CPU s is the pipeline process's (all threads);"
+        ' "simulator CPU s" the simulator process\'s during the load: it builds the result set of every new'
+        " query (each probe, each slice's first page) by scanning the workspace, a cost the real API does"
+        " not show. When it nears the extract time, the simulator set the pace, not the connector.",
+        "",
+        *table(header, [row]),
+        "",
+        f"API calls by route. {plan}",
+        "",
+        *table(["route", "calls"], sliced_calls_rows(e)),
+        "",
+        f"Extract {num(seconds['extract'], 1)} s = **{measured:.2f}×** the bound"
+        f" ({num(bound.bound_s, 1)} s, {bound.limited_by}; target ≤ {SLICED_RATIO_TARGET}×):"
+        f" {verdict(measured <= SLICED_RATIO_TARGET)}; one chain would take {num(bound.sequential_s)} s."
+        f" Normalize {num(seconds['normalize'], 1)} s and load {num(seconds['load'], 1)} s do not wait for"
+        f" the API: compare them with (a)'s contacts load at zero latency{zero_latency_note(results)}."
+        f" Peak RSS with the slices in flight ((d)'s target, ≤ {RSS_TARGET_MB:.0f} MB):"
+        f" {num(load['vm_hwm_mb'])} MB, {verdict(load['vm_hwm_mb'] <= RSS_TARGET_MB)}"
+        f" (before extract {num(load['vm_hwm_after_mb']['before'])}, after extract"
+        f" {num(load['vm_hwm_after_mb']['extract'])}, after normalize"
+        f" {num(load['vm_hwm_after_mb']['normalize'])} MB).",
+    ]
+
+
+def zero_latency_note(results: Result) -> str:
+    """(a)'s contacts normalize and load seconds, when this run measured them."""
+    if "a" not in results:
+        return " (section (a))"
+    a = results["a"]["contacts"]
+    return (
+        f" ({num(main_rows(a))} contacts: normalize {num(a['seconds']['normalize'], 1)} s, load"
+        f" {num(a['seconds']['load'], 1)} s)"
+    )
+
+
+def summary_e(results: Result) -> list[list[str]]:
+    e = results["e"]
+    load, bound, measured = e["load"], sliced_bound_of(e), sliced_ratio(e)
+    figure = (
+        f"contacts backfill read as slices, {num(main_rows(load))} contacts, {e['latency_ms']} ±"
+        f" {e['latency_jitter_ms']} ms, {num(e['rate_limit'])}/min, {e['chains']} chains"
+    )
+    value = (
+        f"extract {load['seconds']['extract']:.1f} s = {measured:.2f}× the bound ({bound.bound_s:.1f} s,"
+        f" {bound.limited_by}; one chain {bound.sequential_s:,.0f} s); normalize"
+        f" {load['seconds']['normalize']:.1f} s, load {load['seconds']['load']:.1f} s"
+    )
+    peak = float(load["vm_hwm_mb"])
+    run = command(results, "e")
+    return [
+        ["(e)", figure, value, f"≤ {SLICED_RATIO_TARGET}×", verdict(measured <= SLICED_RATIO_TARGET), run],
+        [
+            "(e)",
+            f"(d) peak RSS with slices in flight, {num(main_rows(load))} contacts",
+            f"{num(peak)} MB",
+            f"≤ {RSS_TARGET_MB:.0f} MB",
+            verdict(peak <= RSS_TARGET_MB),
+            run,
+        ],
+    ]
+
+
+# ---------------------------------------------------------------------------------------------- (f)
+
+
+def mixed_bound_s(f: Result, run: Result) -> float:
+    return bounds.rate_bound_s(int(run["calls_total"]), f["rate_limit"])
+
+
+def mixed_median(f: Result, key: str) -> float:
+    return float(statistics.median(float(run[key]) for run in f["runs"]))
+
+
+def mixed_median_bound_s(f: Result) -> float:
+    return bounds.rate_bound_s(round(mixed_median(f, "calls_total")), f["rate_limit"])
+
+
+def mixed_ratio(f: Result) -> float:
+    return float(f["median_s"]) / mixed_median_bound_s(f)
+
+
+def step_cell(run: Result, step: str) -> str:
+    return num(run["seconds"].get(step), 1)
+
+
+def outside_steps_s(run: Result) -> float | None:
+    """Wall time outside extract, normalize and load: start-up, imports, the token check, the models."""
+    steps = [run["seconds"].get(step) for step in ("extract", "normalize", "load")]
+    return None if None in steps else float(run["wall_s"]) - sum(float(s) for s in steps)
+
+
+def mixed_row(f: Result, run: Result) -> list[str]:
+    bound = mixed_bound_s(f, run)
+    rows = run["rows"]
+    return [
+        str(run["repetition"]),
+        num(run["wall_s"], 2),
+        step_cell(run, "extract"),
+        step_cell(run, "normalize"),
+        step_cell(run, "load"),
+        num(outside_steps_s(run), 1),
+        num(run["calls_total"]),
+        num(bound, 1),
+        f"{run['wall_s'] / bound:.2f}×",
+        f"{run['seconds']['extract'] / bound:.2f}×" if "extract" in run["seconds"] else "–",
+        " / ".join(num(rows.get(name)) for name in bounds.INCREMENTAL_RESOURCES),
+        status_note(run),
+        num(run["cpu_s"], 1),
+        num(run["vm_hwm_mb"]),
+    ]
+
+
+def mixed_calls_rows(f: Result) -> list[list[str]]:
+    """Calls by route in each run, beside the least a full load needs (slicing's probes aside)."""
+    runs = f["runs"]
+    rows = {name: int(count or 0) for name, count in runs[0]["rows"].items()}
+    minimum = bounds.full_load_minimum(rows, f["scroll_page_size"])
+    minimum["GET /me"] = 1  # the CLI checks the token first
+    routes = [*minimum, *sorted({route for run in runs for route in run["calls"]} - set(minimum))]
+    lines = [
+        [f"`{route}`", *(num(run["calls"].get(route, 0)) for run in runs), num(minimum.get(route, 0))]
+        for route in routes
+    ]
+    totals = [f"**{num(run['calls_total'])}**" for run in runs]
+    return [*lines, ["**total**", *totals, f"**{num(sum(minimum.values()))}**"]]
+
+
+def section_f(results: Result) -> list[str]:
+    f = results["f"]
+    measured, bound = mixed_ratio(f), mixed_median_bound_s(f)
+    header = [
+        "run",
+        "wall s",
+        "extract s",
+        "normalize s",
+        "load s",
+        "outside the steps s",
+        "API calls",
+        "rate bound s",
+        "wall / bound",
+        "extract / bound",
+        "rows: " + " / ".join(bounds.INCREMENTAL_RESOURCES),
+        "other statuses",
+        "CPU s",
+        "peak RSS MB",
+    ]
+    median = [
+        "median",
+        f"**{num(f['median_s'], 2)}**",
+        *(num(mixed_median_step(f, step), 1) for step in ("extract", "normalize", "load")),
+        "",
+        num(mixed_median(f, "calls_total")),
+        num(bound, 1),
+        f"**{measured:.2f}×**",
+        *([""] * 5),
+    ]
+    run_headers = [f"run {run['repetition']}" for run in f["runs"]]
+    return [
+        "## (f) The mixed workspace through the CLI",
+        "",
+        f"Command: {command(results, 'f')}. Simulator: `{f['simulator']}`"
+        f" ({bounds.per_second(f['rate_limit']) * 10:,.0f} requests per 10-second window). The CLI loads"
+        f" {', '.join(f['resources'])} into a fresh DuckDB file and pipelines dir each run, from the"
+        f" repository root, as a user runs it (models built as views, the default):"
+        f" `{f['runs'][0]['command']}`, the token in `SOURCES__INTERCOM__ACCESS_TOKEN`. Each run starts at a"
+        " rate-limit window boundary; the wall time is the whole process's (start-up, imports, the token"
+        " check and the models included). Extract, normalize and load are the steps of the run's own"
+        ' `pipeline.run`, from the trace dlt saves in the pipelines dir (`trace.pickle`); "outside the'
+        ' steps" is the rest of the wall time. Rows are counted in the DuckDB file; the run fails unless'
+        " contacts, companies and conversations are exactly the workspace's.",
+        "",
+        "Bound = API calls / requests per second (`bounds.rate_bound_s`), from the calls the simulator"
+        " counted: the load cannot be faster than the rate limit lets its requests through. The latency"
+        " is no bound here: the detail GETs run 64 at a time, and the contacts search is read as slices.",
+        "",
+        *table(header, [*(mixed_row(f, run) for run in f["runs"]), median]),
+        "",
+        "API calls by route in each run, beside the least a full load needs (without the slicing's probes"
+        " and its `GET /me` for the workspace's time zone):",
+        "",
+        *table(["route", *run_headers, "minimum"], mixed_calls_rows(f)),
+        "",
+        f"Median wall time {num(f['median_s'], 2)} s = **{measured:.2f}×** the rate bound ({num(bound, 1)} s;"
+        f" target ≤ {MIXED_RATIO_TARGET}×): {verdict(measured <= MIXED_RATIO_TARGET)}. Before (issue #13):"
+        f" {MIXED_BEFORE_S} s against a {MIXED_BEFORE_BOUND_S} s bound"
+        f" = {MIXED_BEFORE_S / MIXED_BEFORE_BOUND_S:.2f}×.",
+    ]
+
+
+def mixed_median_step(f: Result, step: str) -> float | None:
+    values = [run["seconds"][step] for run in f["runs"] if step in run["seconds"]]
+    return float(statistics.median(values)) if values else None
+
+
+def summary_f(results: Result) -> list[list[str]]:
+    f = results["f"]
+    measured, bound = mixed_ratio(f), mixed_median_bound_s(f)
+    runs = len(f["runs"])
+    figure = (
+        f"mixed workspace through the CLI ({'/'.join(bounds.INCREMENTAL_RESOURCES)} and the small tables),"
+        f" {f['latency_ms']} ± {f['latency_jitter_ms']} ms, {num(f['rate_limit'])}/min, whole-process wall"
+        f" time, {'median of ' + str(runs) if runs > 1 else 'one run'}"
+    )
+    extract = mixed_median_step(f, "extract")
+    value = f"{f['median_s']:.1f} s = {measured:.2f}× the rate bound ({bound:.1f} s)"
+    if extract is not None:
+        value += f"; extract {extract:.1f} s = {extract / bound:.2f}×"
+    passed = verdict(measured <= MIXED_RATIO_TARGET)
+    return [["(f)", figure, value, f"≤ {MIXED_RATIO_TARGET}×", passed, command(results, "f")]]
+
+
 # ---------------------------------------------------------------------------------------------- summary
 
 
@@ -902,6 +1221,8 @@ SUMMARIES = (
     ("d", summary_d),
     ("library", summary_library),
     ("models", summary_models),
+    ("e", summary_e),
+    ("f", summary_f),
 )
 SECTIONS = (
     ("a", section_a),
@@ -911,6 +1232,8 @@ SECTIONS = (
     ("library", section_library),
     ("profile", section_profile),
     ("models", section_models),
+    ("e", section_e),
+    ("f", section_f),
 )
 HEADINGS = {
     "a": "## (a) ",
@@ -920,6 +1243,8 @@ HEADINGS = {
     "library": "## (library) ",
     "profile": "## Profiles",
     "models": "## (models) ",
+    "e": "## (e) ",
+    "f": "## (f) ",
 }
 """How each section's heading starts: how `--merge` finds the sections of an existing file."""
 RERUN_NOTE = "Section `{key}` rerun since (`--merge`): "

@@ -1,7 +1,7 @@
 """Benchmarks for "Throughput at the rate-limit bound": writes BENCHMARKS.md (not part of the CI tests).
 
-    python benchmarks/run.py                  # the figures of record -> BENCHMARKS.md (about 25 min)
-    python benchmarks/run.py --quick          # small sizes, no sweep, < 3 min: benchmarks/BENCHMARKS.quick.md
+    python benchmarks/run.py                  # the figures of record -> BENCHMARKS.md (about 35 min)
+    python benchmarks/run.py --quick          # small sizes, no sweep, < 4 min: benchmarks/BENCHMARKS.quick.md
     python benchmarks/run.py --only b,sweep --json /tmp/bench.json     # some sections; keep raw results
     python benchmarks/run.py --render /tmp/bench.json                  # rewrite the markdown from them
     python benchmarks/run.py --only library --merge    # rerun one section, keep the others' text as it is
@@ -21,6 +21,12 @@ Sections (`--only`):
   models   the analytics models after a load of the tables they read (the throughput workspace): build as
            views, read every mart completely, build as tables, read again; seconds and peak RSS
            (`benchmarks/models_once.py`, a fresh process from the repository root)
+  e        a contacts backfill read as slices (200,000 contacts, 500 ± 100 ms latency, 10,000/min): extract,
+           normalize, load, search pages and probes, 429s, peak RSS, beside the bound
+           max(calls / rate, latency × pages / concurrent slices) and the one-chain figure
+  f        the mixed workspace (5,000 contacts, 485 companies, 1,500 conversations with their parts, the small
+           tables; 150 ± 50 ms, 10,000/min) through the CLI: whole-process wall time, 3 runs, the median
+           beside the rate bound (counted calls / rate), each run's extract / normalize / load from its trace
 
 `--sweep-workers 48,64` measures other worker counts. Without `--merge` the markdown holds only the sections
 run (or rendered); with it, the other sections are carried over from the existing file as they are. The
@@ -35,6 +41,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shlex
 import shutil
 import statistics
@@ -57,9 +64,10 @@ import report
 from profile_summary import summarise_file
 from simproc import REPO_ROOT, TOKEN, Simulator, WorkspaceSize, simulator, simulator_flags
 
+from sources.intercom import settings
 from sources.intercom.models import model_resources
 
-SECTIONS = ("a", "b", "sweep", "c", "d", "library", "profile", "models")
+SECTIONS = ("a", "b", "sweep", "c", "d", "library", "profile", "models", "e", "f")
 CONVERSATIONS = ("conversations", "conversation_parts")
 MODEL_RESOURCES = model_resources()
 """`models`: the resources whose tables the analytics models read."""
@@ -73,6 +81,16 @@ WINDOW_SECONDS = 10.0
 """The simulator's rate-limit windows; rate-limited loads start at a window boundary (see `load`)."""
 LIBRARY_REPETITIONS = 3
 """Runs of each path in `library`, alternating CLI, library, CLI, ..."""
+ISSUE_RATE_LIMIT = 10_000
+"""(e) and (f): the rate limit of issue #13, requests per minute (Intercom's default for a private app)."""
+SLICED_LATENCY = {"latency_ms": 500, "latency_jitter_ms": 100}
+"""(e): about what a real contacts search page takes, unevenly."""
+MIXED_LATENCY = {"latency_ms": 150, "latency_jitter_ms": 50}
+CLI_PIPELINE = "intercom"
+"""The CLI's default pipeline name: its trace is under `<pipelines dir>/intercom/`."""
+CLI_DATASET = "intercom_data"
+INFO_LOGS = {"RUNTIME__LOG_LEVEL": "INFO"}
+"""(e): the connector logs its slicing plan (slices, probe calls) at INFO."""
 CHILD_ENV_DROPPED = (
     "SOURCES__",
     "DESTINATION__",
@@ -102,6 +120,11 @@ class Plan:
     library: WorkspaceSize
     """`library`: the contacts loaded by the CLI and by the library path."""
     rate_limit: int
+    sliced: WorkspaceSize
+    """(e): the contacts backfill read as slices."""
+    mixed: WorkspaceSize
+    """(f): the mixed workspace loaded through the CLI."""
+    mixed_runs: int = 3
     backfill_latency_ms: int = 150
     sweep_latencies_ms: tuple[int, ...] = SWEEP_LATENCIES_MS
     sweep_workers: tuple[int, ...] = SWEEP_WORKERS
@@ -117,6 +140,8 @@ FULL = Plan(
     backfill=WorkspaceSize(contacts=500, companies=50, conversations=5_000),
     library=WorkspaceSize(contacts=40_000, companies=100, conversations=100),
     rate_limit=10_000,
+    sliced=WorkspaceSize(contacts=200_000, companies=100, conversations=100),
+    mixed=WorkspaceSize(contacts=5_000, companies=485, conversations=1_500),
 )
 QUICK = Plan(
     throughput=WorkspaceSize(contacts=20_000, companies=2_000, conversations=500),
@@ -125,6 +150,9 @@ QUICK = Plan(
     backfill=WorkspaceSize(contacts=200, companies=20, conversations=1_000),
     library=WorkspaceSize(contacts=10_000, companies=100, conversations=100),
     rate_limit=3_000,  # 500 per window, so that 1,000 conversations still meet the limit
+    sliced=WorkspaceSize(contacts=20_000, companies=100, conversations=100),
+    mixed=WorkspaceSize(contacts=5_000, companies=485, conversations=1_500),
+    mixed_runs=1,
     sweep_latencies_ms=(150,),
 )
 
@@ -156,6 +184,7 @@ class Runner:
         workdir: Path | None = None,
         max_workers: int | None = None,
         profile_to: Path | None = None,
+        env: dict[str, str] | None = None,
     ) -> Result:
         """One load in a fresh process; API calls counted by the simulator, memory by the process itself.
 
@@ -169,7 +198,7 @@ class Runner:
         sim.reset_counters()
         cpu_before, load_before = sim.cpu_seconds(), os.getloadavg()[0]
         self.log.append(self.display(cmd))
-        result = run_child(cmd, workdir)
+        result = run_child(cmd, workdir, env)
         counters, cpu_after = sim.counters(), sim.cpu_seconds()
         result.update(resources=list(resources), calls=counters.by_route, calls_total=counters.total)
         result.update(statuses=counters.statuses, sim_cpu_s=_difference(cpu_after, cpu_before))
@@ -237,8 +266,8 @@ def load_command(
     return cmd
 
 
-def run_child(cmd: list[str], workdir: Path) -> Result:
-    env = {**os.environ, "RUNTIME__DLTHUB_TELEMETRY": "false"}
+def run_child(cmd: list[str], workdir: Path, extra_env: dict[str, str] | None = None) -> Result:
+    env = {**os.environ, "RUNTIME__DLTHUB_TELEMETRY": "false", **(extra_env or {})}
     # From the repository root, like the CLI: the project's .dlt/config.toml applies.
     done = subprocess.run(cmd, cwd=REPO_ROOT, env=env, capture_output=True, text=True, check=False)
     (workdir / "stderr.log").write_text(done.stderr)
@@ -265,8 +294,12 @@ def started(size: WorkspaceSize, **knobs: Any) -> Iterator[Simulator]:
         yield sim
 
 
-def simulator_command(size: WorkspaceSize, latency_ms: float = 0, rate_limit: int = 0) -> str:
-    return "python -m intercom_sim " + " ".join(simulator_flags(size, latency_ms, rate_limit))
+def simulator_command(
+    size: WorkspaceSize, latency_ms: float = 0, rate_limit: int = 0, latency_jitter_ms: float = 0
+) -> str:
+    return "python -m intercom_sim " + " ".join(
+        simulator_flags(size, latency_ms, rate_limit, latency_jitter_ms)
+    )
 
 
 # ------------------------------------------------------------------------------------------------ sections
@@ -383,9 +416,8 @@ def library_run(runner: Runner, sim: Simulator, path: str) -> Result:
     workdir = runner.workdir(f"library-{path}")
     env = child_env(SOURCES__INTERCOM__ACCESS_TOKEN=TOKEN)
     if path == "cli":
-        database, dataset, cwd = workdir / "cli.duckdb", "intercom_data", REPO_ROOT
-        cmd = [intercom_dlt(), "--resources", "contacts", "--base-url", sim.base_url]
-        cmd += ["--duckdb-file", str(database), "--pipelines-dir", str(workdir / "p"), "--progress", "none"]
+        database, dataset, cwd = workdir / "cli.duckdb", CLI_DATASET, REPO_ROOT
+        cmd = cli_command(sim, ("contacts",), workdir)
     else:
         database, dataset = workdir / library_load.DUCKDB_FILE, library_load.DATASET
         cwd = workdir / "project"  # a user's own project: no .dlt/ here
@@ -408,6 +440,14 @@ def library_run(runner: Runner, sim: Simulator, path: str) -> Result:
     result.update(sim_cpu_s=_difference(cpu_after, cpu_before), command=runner.log[-1])
     result.update(load_average=[load_before, os.getloadavg()[0]])
     return result
+
+
+def cli_command(sim: Simulator, resources: tuple[str, ...], workdir: Path) -> list[str]:
+    """`intercom-dlt` loading `resources` from the simulator into `workdir/cli.duckdb`, pipelines dir
+    `workdir/p`, no progress display; everything else (models, workers) at the CLI's defaults."""
+    cmd = [intercom_dlt(), "--resources", ",".join(resources), "--base-url", sim.base_url]
+    database, pipelines = workdir / "cli.duckdb", workdir / "p"
+    return cmd + ["--duckdb-file", str(database), "--pipelines-dir", str(pipelines), "--progress", "none"]
 
 
 def intercom_dlt() -> str:
@@ -457,6 +497,90 @@ def table_rows(database: Path, dataset: str, table: str) -> int | None:
     return None if row is None else int(row[0])
 
 
+def sliced_section(runner: Runner, plan: Plan, results: Result) -> None:
+    """(e): a contacts backfill under real latency, read as slices, in a fresh process from a window
+    boundary; the connector's INFO log tells how many slices and probe calls its plan took."""
+    size, knobs = plan.sliced, {**SLICED_LATENCY, "rate_limit": ISSUE_RATE_LIMIT}
+    with started(size, **knobs) as sim:
+        workdir = runner.workdir("sliced")
+        progress(f"(e) contacts backfill as slices: {size.contacts:,} contacts")
+        load = runner.load(sim, ("contacts",), workdir=workdir, env=INFO_LOGS)
+    load["slicing"] = slicing_logged((workdir / "stderr.log").read_text())
+    results["e"] = {"simulator": simulator_command(size, **knobs), **knobs, "contacts": size.contacts}
+    results["e"].update(chains=settings.SLICE_CONCURRENCY, load=load)
+
+
+SLICING_LINE = re.compile(r"(\w+): ([\d,]+) rows read as (\d+) slices \((\d+) probe calls\)")
+"""What `readers._sliced_if_large` logs once it has planned a feed's slices."""
+
+
+def slicing_logged(log: str) -> Result:
+    """The slicing plan per feed from a load's log: rows, slices, probe calls (empty: not sliced)."""
+    plans: Result = {}
+    for feed, rows, slices, probes in SLICING_LINE.findall(log):
+        plans[feed] = {"rows": int(rows.replace(",", "")), "slices": int(slices), "probes": int(probes)}
+    return plans
+
+
+def mixed_section(runner: Runner, plan: Plan, results: Result) -> None:
+    """(f): the mixed workspace through the CLI, `plan.mixed_runs` times, each a fresh pipeline."""
+    size, knobs = plan.mixed, {**MIXED_LATENCY, "rate_limit": ISSUE_RATE_LIMIT}
+    runs: list[Result] = []
+    with started(size, **knobs) as sim:
+        scroll_page_size = int(sim.knobs()["scroll_page_size"])
+        for repetition in range(1, plan.mixed_runs + 1):
+            progress(f"(f) mixed workspace through the CLI, run {repetition}/{plan.mixed_runs}")
+            runs.append({"repetition": repetition, **mixed_cli_run(runner, sim)})
+    results["f"] = {"simulator": simulator_command(size, **knobs), **knobs, "runs": runs}
+    results["f"].update(resources=list(bounds.RESOURCES), scroll_page_size=scroll_page_size)
+    results["f"].update(median_s=statistics.median(run["wall_s"] for run in runs))
+
+
+MIXED_CHECKED = ("contacts", "companies", "conversations")
+"""(f): tables whose rows must be exactly the workspace's (its sizes), or the run is not counted."""
+
+
+def mixed_cli_run(runner: Runner, sim: Simulator) -> Result:
+    """One CLI load of the mixed workspace, started at a rate-limit window boundary; whole-process wall
+    time, the calls by route, the rows loaded, and the pipeline's steps from the trace dlt saved."""
+    workdir = runner.workdir("mixed-cli")
+    cmd = cli_command(sim, bounds.RESOURCES, workdir)
+    env = child_env(SOURCES__INTERCOM__ACCESS_TOKEN=TOKEN)
+    runner.log.append(runner.display([Path(cmd[0]).name, *cmd[1:]]))
+    load_once.wait_for_boundary(WINDOW_SECONDS)
+    sim.reset_counters()
+    cpu_before, load_before = sim.cpu_seconds(), os.getloadavg()[0]
+    result = timed_process(cmd, REPO_ROOT, env, workdir)
+    counters, cpu_after = sim.counters(), sim.cpu_seconds()
+    database = workdir / "cli.duckdb"
+    rows = {table: table_rows(database, CLI_DATASET, table) for table in bounds.INCREMENTAL_RESOURCES}
+    expected = {name: getattr(sim.size, name) for name in MIXED_CHECKED}
+    if result["exit_code"] != 0 or any(rows[name] != count for name, count in expected.items()):
+        tail = "\n".join((workdir / "stderr.log").read_text().strip().splitlines()[-15:])
+        exit_code = result["exit_code"]
+        raise RuntimeError(f"mixed CLI load: exit {exit_code}, rows {rows}, expected {expected}: {tail}")
+    result.update(rows=rows, calls=counters.by_route, calls_total=counters.total, statuses=counters.statuses)
+    result.update(seconds=step_seconds(workdir / "p" / CLI_PIPELINE), command=runner.log[-1])
+    result.update(sim_cpu_s=_difference(cpu_after, cpu_before))
+    result.update(load_average=[load_before, os.getloadavg()[0]])
+    return result
+
+
+def step_seconds(pipeline_dir: Path) -> dict[str, float]:
+    """Wall seconds of extract, normalize and load from the trace dlt saved for the pipeline's last run
+    (`trace.pickle` in its working dir); empty if there is none."""
+    from dlt.pipeline.trace import load_trace
+
+    trace = load_trace(str(pipeline_dir))
+    if trace is None:
+        return {}
+    return {
+        step.step: (step.finished_at - step.started_at).total_seconds()
+        for step in trace.steps
+        if step.step in ("extract", "normalize", "load") and step.finished_at is not None
+    }
+
+
 # ------------------------------------------------------------------------------------------------ driver
 
 
@@ -469,6 +593,8 @@ def run_sections(plan: Plan, sections: set[str], scratch: Path) -> Result:
         ({"c"}, lambda: calls_section(runner, plan, results)),
         ({"b", "sweep"}, lambda: backfill_section(runner, plan, sections, results)),
         ({"library"}, lambda: library_section(runner, plan, results)),
+        ({"e"}, lambda: sliced_section(runner, plan, results)),
+        ({"f"}, lambda: mixed_section(runner, plan, results)),
     ]
     for wanted, step in steps:
         if wanted & sections:

@@ -97,10 +97,13 @@ class Simulator:
         return process_cpu_seconds(self.proc.pid)
 
 
-def simulator_flags(size: WorkspaceSize, latency_ms: float = 0, rate_limit: int = 0) -> list[str]:
+def simulator_flags(
+    size: WorkspaceSize, latency_ms: float = 0, rate_limit: int = 0, latency_jitter_ms: float = 0
+) -> list[str]:
     """The simulator's command-line flags (the token aside). `--warm` serializes every object before it
     serves: each load reads each object once, and should measure the connector, not the first serialization
-    of every object by a simulator sharing its cores."""
+    of every object by a simulator sharing its cores. The jitter flag only where there is one."""
+    jitter = ["--latency-jitter-ms", str(latency_jitter_ms)] if latency_jitter_ms else []
     return [
         "--port",
         "0",
@@ -108,6 +111,7 @@ def simulator_flags(size: WorkspaceSize, latency_ms: float = 0, rate_limit: int 
         *size.cli_args(),
         "--latency-ms",
         str(latency_ms),
+        *jitter,
         "--rate-limit",
         str(rate_limit),
     ]
@@ -115,7 +119,12 @@ def simulator_flags(size: WorkspaceSize, latency_ms: float = 0, rate_limit: int 
 
 @contextmanager
 def simulator(
-    size: WorkspaceSize, *, latency_ms: float = 0, rate_limit: int = 0, startup_timeout: float = 300.0
+    size: WorkspaceSize,
+    *,
+    latency_ms: float = 0,
+    rate_limit: int = 0,
+    latency_jitter_ms: float = 0,
+    startup_timeout: float = 300.0,
 ) -> Iterator[Simulator]:
     """Start `python -m intercom_sim` on a free loopback port; stop it (SIGINT) on exit."""
     cmd = [
@@ -124,7 +133,7 @@ def simulator(
         "intercom_sim",
         "--token",
         TOKEN,
-        *simulator_flags(size, latency_ms, rate_limit),
+        *simulator_flags(size, latency_ms, rate_limit, latency_jitter_ms),
     ]
     proc = subprocess.Popen(cmd, cwd=REPO_ROOT, stdout=subprocess.PIPE, text=True)
     try:

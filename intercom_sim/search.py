@@ -2,9 +2,11 @@
 
 A query compiles to a predicate over the workspace's internal objects. Results are sorted totally by
 (sort value, id) and cached per (query, sort, workspace version), so every page after the first is a bisect
-into the cached key list: O(page). The cursor is the opaque encoding of the last (sort key, id) returned,
-so it stays meaningful when records change between pages (a changed record moves; the others are neither
-skipped nor repeated).
+into the cached key list: O(page). A query that bounds `updated_at` (a backfill's slices and their
+`total_count` probes) tests only the objects within those bounds, found by bisection in an index of the
+store by `updated_at` (`Compiler.span`, `FieldIndex`); the predicate still decides, so results are the same.
+The cursor is the opaque encoding of the last (sort key, id) returned, so it stays meaningful when records
+change between pages (a changed record moves; the others are neither skipped nor repeated).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import base64
 import bisect
 import json
+import math
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
@@ -213,6 +216,11 @@ class SearchError(Exception):
 
 Predicate = Callable[[JSON], bool]
 Getter = Callable[[JSON], Any]
+Span = tuple[float, float]
+"""[low, high) of a numeric field."""
+UNBOUNDED: Span = (-math.inf, math.inf)
+INDEXED_FIELD = "updated_at"
+"""The field a search's candidates are narrowed by: what backfills slice on."""
 
 
 @dataclass(frozen=True)
@@ -308,6 +316,29 @@ class Compiler:
             raise SearchError("query is missing a field", "parameter_not_found")
         return self._compile_filter(query["field"], operator, query.get("value"))
 
+    def span(self, query: JSON, field: str = INDEXED_FIELD) -> Span:
+        """[low, high) holding every value of `field` that an object matching `query` (compiled already, so
+        well-formed) can have: a superset, so that objects outside it need not be tested. Unbounded where
+        the query does not bound the field (OR groups, other operators, other fields)."""
+        operator = query.get("operator")
+        if operator == "AND":
+            spans = [self.span(child, field) for child in query["value"]]
+            return max(low for low, _ in spans), min(high for _, high in spans)
+        if query.get("field") != field or query.get("value") is None or operator not in _SPAN_OPERATORS:
+            return UNBOUNDED
+        value = int(query["value"])
+        if self.model.day_granular_dates and self.field_type(field) == DATE:
+            day_start = start_of_day(value, self.tz_offset)
+            next_day = start_of_next_day(value, self.tz_offset)
+            spans = {"=": (day_start, next_day), ">": (next_day, math.inf), "<": (-math.inf, day_start)}
+            return spans[operator]
+        # Whether the range operators include their value or not, these spans hold both readings.
+        if operator in (">", ">="):
+            return value, math.inf
+        if operator in ("<", "<="):
+            return -math.inf, value + 1
+        return value, value + 1
+
     def _compile_group(self, operator: str, value: Any, depth: int) -> Predicate:
         if not isinstance(value, list) or not value:
             raise SearchError(f"{operator} requires a non-empty list of filters", "parameter_invalid")
@@ -383,6 +414,9 @@ class Compiler:
         if operator == ">":
             return lambda obj: (v := get(obj)) is not None and v >= next_day
         return lambda obj: (v := get(obj)) is not None and v < day_start
+
+
+_SPAN_OPERATORS = frozenset({"=", "<", ">", "<=", ">="})
 
 
 def _membership(get: Getter, operator: str, values: list[Any]) -> Predicate:
@@ -502,13 +536,47 @@ class ResultSet:
         return ids, (self.keys[start] if start > 0 and ids else None)
 
 
-class SearchCache:
-    """Small LRU of ResultSets keyed by (model, query, sort, workspace version, visibility)."""
+class FieldIndex:
+    """A store's objects sorted by one numeric field (objects without a number there are left out: no
+    bounded filter on the field matches them)."""
 
-    def __init__(self, size: int = 64) -> None:
+    def __init__(self, objects: Iterable[JSON], get: Getter) -> None:
+        pairs = [(value, obj) for obj in objects if _is_number(value := get(obj))]
+        pairs.sort(key=lambda pair: pair[0])
+        self.values = [value for value, _ in pairs]
+        self.objects = [obj for _, obj in pairs]
+
+    def within(self, span: Span) -> list[JSON]:
+        low, high = span
+        return self.objects[bisect.bisect_left(self.values, low) : bisect.bisect_left(self.values, high)]
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+class SearchCache:
+    """Small LRU of ResultSets keyed by (model, query, sort, workspace version, visibility), and the
+    `FieldIndex` of each store at the latest workspace versions."""
+
+    def __init__(self, size: int = 64, indexes: int = 4) -> None:
         self._entries: OrderedDict[tuple[Any, ...], ResultSet] = OrderedDict()
         self._size = size
+        self._indexes: OrderedDict[tuple[Any, ...], FieldIndex] = OrderedDict()
+        self._index_size = indexes
         self._lock = threading.Lock()
+
+    def index(self, key: tuple[Any, ...], build: Callable[[], FieldIndex]) -> FieldIndex:
+        """The index under `key` (store, workspace version), built on the first ask."""
+        with self._lock:
+            found = self._indexes.get(key)
+        if found is None:
+            found = build()
+            with self._lock:
+                self._indexes[key] = found
+                while len(self._indexes) > self._index_size:
+                    self._indexes.popitem(last=False)
+        return found
 
     def get_or_build(self, key: tuple[Any, ...], build: Callable[[], ResultSet]) -> ResultSet:
         with self._lock:

@@ -13,7 +13,18 @@ from typing import Any
 from .. import render
 from ..api import ApiError, Request, Response, SimParts, ok, per_page_of
 from ..render import envelope
-from ..search import Compiler, Model, ResultSet, build_results, decode_cursor, encode_cursor
+from ..search import (
+    INDEXED_FIELD,
+    UNBOUNDED,
+    Compiler,
+    FieldIndex,
+    Model,
+    ResultSet,
+    Span,
+    build_results,
+    decode_cursor,
+    encode_cursor,
+)
 from ..workspace import JSON
 
 
@@ -29,7 +40,9 @@ class CursorLists(SimParts):
         *,
         visible_only: bool,
         query_key: str = "",
+        span: Span = UNBOUNDED,
     ) -> ResultSet:
+        """The cached result set of a query; `span` (`Compiler.span`) narrows the objects tested."""
         ws = self.ws
         store = {"contact": ws.contacts, "conversation": ws.conversations, "ticket": ws.tickets}[model.name]
         hidden = self._lagging_contacts() if visible_only and model.name == "contact" else frozenset()
@@ -38,12 +51,19 @@ class CursorLists(SimParts):
 
         def build() -> ResultSet:
             with ws.lock:
-                objects = (
-                    [o for o in store.values() if o["id"] not in hidden] if hidden else list(store.values())
-                )
+                objects = self._candidates(model, store, span)
+                objects = [o for o in objects if o["id"] not in hidden] if hidden else objects
             return build_results(objects, predicate, sort_get)
 
         return self._search_cache.get_or_build(key, build)
+
+    def _candidates(self, model: Model, store: dict[str, JSON], span: Span) -> list[JSON]:
+        """The objects of `store` that can match a query bounded to `span` (the caller holds ws.lock)."""
+        if span == UNBOUNDED:
+            return list(store.values())
+        get = Compiler(self.ws, model).getter(INDEXED_FIELD)
+        key = (model.name, self.ws.version)
+        return self._search_cache.index(key, lambda: FieldIndex(store.values(), get)).within(span)
 
     def _lagging_contacts(self) -> frozenset[str]:
         lag = self.knobs.search_lag_seconds
@@ -75,7 +95,13 @@ class CursorLists(SimParts):
             compiler.field_type(sort_field)
         query_key = json.dumps(body["query"], sort_keys=True)
         results = self._results(
-            f"{model.name}:search", model, predicate, sort_field, visible_only=True, query_key=query_key
+            f"{model.name}:search",
+            model,
+            predicate,
+            sort_field,
+            visible_only=True,
+            query_key=query_key,
+            span=compiler.span(body["query"]),
         )
         return ok(
             self._cursor_page(

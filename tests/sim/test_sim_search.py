@@ -300,3 +300,41 @@ def test_invalid_json_body_is_400(client: Client) -> None:
     response = client.conn.getresponse()
     response.read()
     assert response.status == 400
+
+
+def ranged_query(rng: random.Random, objects: list[dict[str, Any]], kinds: dict[str, str]) -> dict[str, Any]:
+    """A backfill slice's shape: `updated_at` bounded on both sides or one, sometimes with another filter."""
+    low, high = sorted(rng.choice(objects)["updated_at"] + rng.randint(-DAY, DAY) for _ in range(2))
+    ops = OPS[kinds["updated_at"]]
+    bounds = [
+        {"field": "updated_at", "operator": rng.choice([op for op in ops if ">" in op]), "value": low},
+        {"field": "updated_at", "operator": rng.choice([op for op in ops if "<" in op]), "value": high},
+    ]
+    filters = rng.sample(bounds, rng.randint(1, 2))
+    if rng.random() < 0.3:
+        filters.append(random_filter(rng, objects, kinds))
+    if rng.random() < 0.2:
+        filters.append({"field": "updated_at", "operator": "=", "value": rng.choice([low, high])})
+    return filters[0] if len(filters) == 1 else {"operator": "AND", "value": filters}
+
+
+@pytest.mark.parametrize(
+    ("path", "key", "kinds", "inclusive"),
+    [
+        ("/contacts/search", "data", CONTACT_FIELDS, False),
+        ("/conversations/search", "conversations", CONVERSATION_FIELDS, True),
+    ],
+)
+def test_searches_bounded_by_updated_at_match_brute_force(
+    client: Client, shared_ws: Workspace, path: str, key: str, kinds: dict[str, str], inclusive: bool
+) -> None:
+    """Such searches test only the objects the `updated_at` index puts in their bounds: none is lost."""
+    store = shared_ws.contacts if key == "data" else shared_ws.conversations
+    objects = list(store.values())
+    rng = random.Random(13)
+    for _ in range(40):
+        query = ranged_query(rng, objects, kinds)
+        expected = {o["id"] for o in objects if reference(o, query, kinds, inclusive)}
+        status, _, page = client.post(path, {"query": query, "pagination": {"per_page": 1}})
+        assert status == 200 and page["total_count"] == len(expected), query
+        assert set(search_all(client, path, key, query)) == expected, query
