@@ -14,9 +14,9 @@ PostgreSQL and the DuckDB that `filesystem` is published from).
 the rows of each key (a window over every column) and then deletes and inserts in the dataset. Into a
 table that holds nothing there is nothing to delete, and the numbering is most of the load: 134,696
 conversation parts took 2.1 s through the merge and 0.4 s appended (DuckDB at 64 MB, one thread). So a
-table absent from the pipeline's schema (never loaded, or dropped by a full refresh; dlt restores the
-schema from the destination before a run whose local state is gone) is written with `append` in its
-first run, straight from its files. The step still tracks the keys of that run: the first key read twice
+table absent from the pipeline's schema (never loaded, or dropped by a full refresh) and holding no row
+in the destination (another pipeline may have loaded the dataset) is written with `append` in its first
+run, straight from its files. The step still tracks the keys of that run: the first key read twice
 turns the table back to `merge` (with its `dedup_sort`) for the whole run, since dlt takes a table's write
 disposition for its load from the package's schema, which is written when the whole extract is done.
 
@@ -39,6 +39,7 @@ from dlt.extract.items_transform import ItemTransform
 from .arrow_pages import current_load_id, key_values
 from .catalogue import Entry
 from .columns import TABLE_COLUMNS
+from .deletions import holds_rows
 
 DEDUP_COLUMN: Final = "updated_at"
 ROW_KEY, ROOT_KEY = "_dlt_id", "_dlt_root_id"
@@ -81,14 +82,16 @@ class WriteByRun(ItemTransform[Any, dict[str, Any]]):
         if load_id != self._load_id:
             return self._start_run(load_id, item, meta)
         if self._appending and self._read_twice(item):
-            self._appending = False
+            self._appending, self._seen = False, set()  # merged from now on: the keys are not needed
             return self._with_hints(item, meta, "merge")
         return item
 
     def _start_run(self, load_id: str, item: Any, meta: Any) -> Any:
         self._load_id, self._seen = load_id, set()
         schema = dlt.current.source_schema()
-        self._appending = self._may_append and table_is_new(schema, self._table)
+        self._appending = (
+            self._may_append and table_is_new(schema, self._table) and not holds_rows(self._table)
+        )
         if self._appending:
             declare_root_key(schema, self._table)
             if self._read_twice(item):
