@@ -20,8 +20,8 @@ run, straight from its files. The step still tracks the keys of that run: the fi
 turns the table back to `merge` (with its `dedup_sort`) for the whole run, since dlt takes a table's write
 disposition for its load from the package's schema, which is written when the whole extract is done.
 
-The choice is made at the first item of each run and sent as hints with it (`dlt.mark.with_hints`), so
-the resource's own hints never change and a source run twice decides twice. The root key (`_dlt_root_id`)
+The choice is made at the first item of each extract and sent as hints with it (`dlt.mark.with_hints`),
+so a source run twice decides twice. The root key (`_dlt_root_id`)
 that a merge needs in the table's child tables is declared for an appended table too: the next run
 merges into it and deletes child rows by that key.
 """
@@ -59,49 +59,53 @@ def may_append_first_load(entry: Entry) -> bool:
 
 
 class WriteByRun(ItemTransform[Any, dict[str, Any]]):
-    """A step of a merged table's resource: per run, appends its first load (while every key is read once)
-    and merges with the newest version winning otherwise."""
+    """A step of a merged table's resource: appends its first load (while every key is read once) and
+    merges with the newest version winning otherwise.
+
+    dlt binds each step to the copy of the pipe it extracts from, once per extract: `bind` hands it a
+    fresh step, so what one run records (its keys) lives as long as that extract, not through the load."""
 
     placement_affinity = 1.0  # after the maps (its hints must reach the extractor), before a fork (2)
 
     def __init__(self, entry: Entry) -> None:
         super().__init__(lambda item: item)
-        self._table = entry.name
+        self._entry = entry
         self._keys = keys_of(entry)
         self._dedup = dedup_column(entry)
-        self._may_append = may_append_first_load(entry)
         self._load_id: str | None = None
         self._appending = False
         self._seen: set[int] = set()
+        """Hashes of the keys read while appending: a collision only makes the table merge."""
+
+    def bind(self, pipe: Any) -> WriteByRun:
+        return WriteByRun(self._entry)
 
     def __call__(self, item: Any, meta: Any = None) -> Any:
         try:
             load_id = current_load_id()
         except CurrentLoadPackageStateNotAvailable:
             return item  # iterated outside a pipeline: nothing is loaded
-        if load_id != self._load_id:
-            return self._start_run(load_id, item, meta)
+        if load_id != self._load_id:  # the first item of this run (bind makes a fresh step for each)
+            self._load_id, self._seen = load_id, set()
+            return self._start(item, meta)
         if self._appending and self._read_twice(item):
-            self._appending, self._seen = False, set()  # merged from now on: the keys are not needed
+            self._appending, self._seen = False, set()  # merged from now on: no keys needed
             return self._with_hints(item, meta, "merge")
         return item
 
-    def _start_run(self, load_id: str, item: Any, meta: Any) -> Any:
-        self._load_id, self._seen = load_id, set()
-        schema = dlt.current.source_schema()
+    def _start(self, item: Any, meta: Any) -> Any:
+        schema, table = dlt.current.source_schema(), self._entry.name
         self._appending = (
-            self._may_append and table_is_new(schema, self._table) and not holds_rows(self._table)
+            may_append_first_load(self._entry) and table_is_new(schema, table) and not holds_rows(table)
         )
         if self._appending:
-            declare_root_key(schema, self._table)
+            declare_root_key(schema, table)
             if self._read_twice(item):
-                self._appending = False
+                self._appending, self._seen = False, set()
         return self._with_hints(item, meta, "append" if self._appending else "merge")
 
     def _read_twice(self, item: Any) -> bool:
-        """Records the item's keys; True when one was read before in this run (or twice in the item).
-
-        Keys are kept as hashes to keep the memory small: a collision only makes the load merge."""
+        """Records the item's keys; True when one was read before in this extract (or twice in the item)."""
         seen, before = self._seen, len(self._seen)
         hashes = [hash(key) for key in key_values(item, self._keys)]
         seen.update(hashes)
