@@ -487,6 +487,14 @@ def page_ids(page: Page) -> list[str]:
     return page.column("id").to_pylist() if isinstance(page, pa.Table) else [row["id"] for row in page]
 
 
+def key_values(item: Any, columns: Sequence[str]) -> list[tuple[Any, ...]]:
+    """The key (the values of `columns`) of each row of an item: an Arrow table, a list of rows or a row."""
+    if isinstance(item, pa.Table):
+        return list(zip(*(item.column(name).to_pylist() for name in columns), strict=True))
+    rows = item if isinstance(item, list) else [item]
+    return [tuple(row.get(name) for name in columns) for row in rows]
+
+
 def page_records(page: Page, fields: Iterable[str]) -> list[Record]:
     """The records of a page as dicts; from an Arrow page only the named top-level fields."""
     if not isinstance(page, pa.Table):

@@ -19,6 +19,7 @@ from .catalogue import CATALOGUE, Entry
 from .columns import TABLE_COLUMNS
 from .deletions import DELETED_AT_HINT
 from .history import HISTORY_TABLES, VersionIds, history_disposition
+from .loads import WriteByRun, dedup_column, may_append_first_load
 from .memberships import TOMBSTONE_HINT
 from .progress import ApiUsageReporter
 from .readers import Run
@@ -53,6 +54,8 @@ def build_resources(run: Run) -> list[DltResource]:
         if run.history and entry.name in HISTORY_TABLES:
             resource.apply_hints(write_disposition=history_disposition(entry.reconciled == entry.name))
             resource.add_map(VersionIds())
+        elif may_append_first_load(entry) or dedup_column(entry):
+            resource.add_step(WriteByRun(entry))
         resource.add_map(usage)
         tables.append(resource)
     return tables

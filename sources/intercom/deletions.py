@@ -69,6 +69,14 @@ def _stored_rows(table: str, ids: list[str]) -> list[Record]:
     return [{key: value for key, value in row.items() if not key.startswith("_dlt_")} for row in rows]
 
 
+def holds_rows(table: str) -> bool:
+    """Whether the destination's copy of `table` holds a row; True also when the destination cannot say."""
+    try:
+        return bool(_query(table, "SELECT 1 FROM {table} LIMIT 1", ()))
+    except Exception:  # noqa: BLE001 - the caller only skips work when a table is surely empty
+        return True
+
+
 def _current_versions(table: str) -> str:
     """In history mode (history.py) a table holds every version of a row: only the current one counts."""
     valid_to = DEFAULT_VALIDITY_COLUMN_NAMES[1]

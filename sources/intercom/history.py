@@ -37,6 +37,7 @@ from dlt.common.utils import digest128
 from .arrow_pages import with_row_ids
 from .deletions import DELETED_AT
 from .errors import ConfigurationError
+from .loads import table_is_new
 
 HISTORY_TABLES: Final = ("contacts", "companies", "conversations")
 VALID_FROM, VALID_TO = DEFAULT_VALIDITY_COLUMN_NAMES
@@ -127,10 +128,9 @@ def check_history_mode(table: str, history: bool) -> None:
     """Raises ConfigurationError when the destination's `table` was loaded in the other mode: merging
     versions into a plain table (or back) would leave stale or duplicate rows."""
     schema = dlt.current.source_schema()
-    columns = schema.tables.get(table, {}).get("columns") or {}
-    if not any(column.get("data_type") for column in columns.values()):
+    if table_is_new(schema, table):
         return  # not loaded yet
-    loaded_with_history = VALID_FROM in columns
+    loaded_with_history = VALID_FROM in schema.tables[table]["columns"]
     if loaded_with_history == history:
         return
     was, now = ("without", "with") if history else ("with", "without")
