@@ -43,6 +43,8 @@ SLICE_MIN_ROWS: Final = 20 * 150
 SLICE_ROWS: Final = 10 * 150
 SLICE_CONCURRENCY: Final = 32
 """Pages of a search or the companies scroll requested ahead of the one being processed."""
+BACKFILL_CHUNK_ROWS: Final = 10_000
+"""Rows of a search feed loaded per chunk (one load package) by the runner (`runs.load`, chunks.py)."""
 
 # HTTP behaviour
 CONNECT_TIMEOUT_SECONDS: Final = 10.0
