@@ -170,7 +170,7 @@ def run_in_chunks(
                 progress = ChunkProgress(
                     number,
                     info.loads_ids[-1] if info.loads_ids else "-",
-                    {feed: (rows[feed], cursors.get(feed), feed in more) for feed in read},
+                    {feed: (rows[feed], cursors.get(feed), feed in more) for feed in rows},
                 )
                 logger.info(progress.line())
                 if on_chunk is not None:
