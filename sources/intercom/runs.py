@@ -24,6 +24,7 @@ from dlt.common import logger
 from dlt.sources import DltSource
 
 from . import settings
+from .catalogue import ENTRIES, descendants
 from .chunks import Chunking, FeedChunk, armed
 from .client import make_client
 from .destinations import FILESYSTEM, publish_parquet
@@ -135,10 +136,17 @@ class ChunkProgress:
 
     def line(self) -> str:
         feeds = "; ".join(
-            f"{feed} {rows:,} rows, up to {cursor or '-'}{' (more to read)' if more else ' (done)'}"
+            f"{feed_table(feed)} {rows:,} rows, up to {cursor or '-'} ({'more to read' if more else 'done'})"
             for feed, (rows, cursor, more) in self.feeds.items()
         )
         return f"chunk {self.number} committed (load {self.load_id}): {feeds}"
+
+
+def feed_table(feed: str) -> str:
+    """The table a feed is known by: itself, or for an internal feed the table of its records."""
+    if not ENTRIES[feed].internal:
+        return feed
+    return next(entry.name for entry in descendants(feed) if entry.read == "table")
 
 
 def run_in_chunks(
@@ -167,17 +175,20 @@ def run_in_chunks(
             for feed, chunk in read.items():
                 rows[feed] = rows.get(feed, 0) + chunk.rows
             if number > 1 or more:
-                progress = ChunkProgress(
-                    number,
-                    info.loads_ids[-1] if info.loads_ids else "-",
-                    {feed: (rows[feed], cursors.get(feed), feed in more) for feed in rows},
-                )
-                logger.info(progress.line())
-                if on_chunk is not None:
-                    on_chunk(progress)
-            if not more:
+                load_id = info.loads_ids[-1] if info.loads_ids else "-"
+                feeds = {feed: (rows[feed], cursors.get(feed), feed in more) for feed in rows}
+                _report(ChunkProgress(number, load_id, feeds), on_chunk)
+            # a table refused (403) in this load is not asked for again by its later chunks
+            wanted = [name for name in read_from(source, more) if name not in skipped]
+            if not wanted:
                 return skipped
-            running = source.with_resources(*read_from(source, more))
+            running = source.with_resources(*wanted)
+
+
+def _report(progress: ChunkProgress, on_chunk: Callable[[ChunkProgress], None] | None) -> None:
+    logger.info(progress.line())
+    if on_chunk is not None:
+        on_chunk(progress)
 
 
 def _feeds_with_more(
