@@ -142,3 +142,17 @@ def test_a_chunk_of_slices_holds_its_rows_and_reaches_past_the_cursor() -> None:
     assert not limit.needs_more([*below, (Slice(1_001, 2_000), 10)])
     assert limit.needs_more([(Slice(2_000, 3_000), 100)]), "past the cursor but too few rows"
     assert not ChunkLimit(rows=300, beyond=None).needs_more([(Slice(0, 10), 300)])
+
+
+def test_a_table_refused_in_a_chunked_load_is_reported_once_the_rest_loads_in_chunks(big: Harness) -> None:
+    big.server.knobs.missing_permissions = frozenset({"GET /conversations/{id}"})
+    chunks: list[ChunkProgress] = []
+    source = big.source(("conversations", "conversation_parts"))
+    result = load(big.pipeline(), source, models=None, chunk_rows=200, on_chunk=chunks.append)
+
+    assert len(chunks) >= 2
+    assert result.skipped == {"conversation_parts": "Read conversations"}
+    assert set(big.ids("conversations")) == set(big.workspace.conversations)
+    assert "conversation_parts" not in big.tables() or big.query(
+        "SELECT count(*) FROM conversation_parts"
+    ) == [(0,)]
