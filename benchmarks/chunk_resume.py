@@ -101,6 +101,7 @@ def main() -> None:
     parser.add_argument("--conversations", type=int, default=100_000)
     parser.add_argument("--chunk-rows", type=int, default=10_000)
     parser.add_argument("--parts", action="store_true", help="conversation_parts too (a GET each)")
+    parser.add_argument("--no-one-package", action="store_true", help="skip the unchunked load")
     args = parser.parse_args()
     resources = "conversations,conversation_parts" if args.parts else "conversations"
     generated = time.monotonic()
@@ -116,6 +117,8 @@ def main() -> None:
                 "chunked, from zero": (Path(scratch, "chunked"), args.chunk_rows, None),
                 "chunked, killed at 80%": (Path(scratch, "killed"), args.chunk_rows, int(chunks * 0.8)),
             }
+            if args.no_one_package:
+                del loads["one package"]
             for name, (folder, chunk_rows, kill_after) in loads.items():
                 folder.mkdir()
                 result = run(cli(server.base_url, folder, chunk_rows, resources), server, kill_after)

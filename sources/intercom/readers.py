@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -157,13 +158,15 @@ def search(cursor: Any, *, run: Run, entry: Entry) -> Iterator[Page]:
         chain = run.client.search_bodies(
             entry.endpoint, query, parser, descending=descending, stop_after=stop_after
         )
-        for piece, body in _sliced_if_large(chain, run, entry, parser, start, end, reading):
-            keep = recent.keep if piece is None else _within(piece, recent.keep)
-            page = changed_rows(records_of(body, entry.data_key, shape, dates), reading.counted(keep))
-            if page is not None:
-                yield page
-            if piece is None and not descending and reading.chain_ends_after(body):
-                return
+        bodies = _sliced_if_large(chain, run, entry, parser, start, end, reading)
+        with closing(bodies):  # a chunk's end stops the chain's read-ahead thread at once
+            for piece, body in bodies:
+                keep = recent.keep if piece is None else _within(piece, recent.keep)
+                page = changed_rows(records_of(body, entry.data_key, shape, dates), reading.counted(keep))
+                if page is not None:
+                    yield page
+                if piece is None and not descending and reading.chain_ends_after(body):
+                    return
 
     try:
         for page in batched(pages(), settings.ARROW_BATCH_ROWS):
@@ -194,8 +197,11 @@ def _sliced_if_large(
     total = total_of(first)
     scheme = scheme_for(run.client, entry.query == "contacts") if worth_slicing(total) else None
     if scheme is None:
-        yield None, first
-        yield from ((None, body) for body in chain)
+        try:
+            yield None, first
+            yield from ((None, body) for body in chain)
+        finally:
+            chain.close()  # type: ignore[attr-defined]
         return
     chain.close()  # type: ignore[attr-defined]
     sliced = SlicedSearch(run.client, entry.endpoint, scheme, parser)
