@@ -156,3 +156,16 @@ def test_a_table_refused_in_a_chunked_load_is_reported_once_the_rest_loads_in_ch
     assert "conversation_parts" not in big.tables() or big.query(
         "SELECT count(*) FROM conversation_parts"
     ) == [(0,)]
+
+
+def test_in_history_mode_each_contact_has_one_current_version_after_a_chunked_backfill(big: Harness) -> None:
+    chunks: list[ChunkProgress] = []
+    source = big.source(("contacts",), history=True)
+    load(big.pipeline(), source, models=None, chunk_rows=200, on_chunk=chunks.append)
+
+    assert len(chunks) >= 3
+    versions = big.query("SELECT id, count(*), count(_dlt_valid_to) FROM contacts GROUP BY id")
+    assert {row[0] for row in versions} == set(big.workspace.contacts)
+    assert all(count == 1 and closed == 0 for _, count, closed in versions), "one open version each"
+    valid_from = big.query("SELECT count(DISTINCT _dlt_valid_from) FROM contacts")
+    assert valid_from[0][0] == len(chunks), "each chunk is a load of its own"
