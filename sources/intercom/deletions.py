@@ -14,7 +14,6 @@ by `GONE_ROW`.
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -28,9 +27,6 @@ GONE_ROW = "_intercom_gone_row"
 DELETED_AT = "deleted_at"
 DELETED_AT_HINT: dict[str, Any] = {DELETED_AT: {"data_type": "timestamp", "nullable": True}}
 _READ_BATCH = 500
-_DESTINATION_LOCK = threading.Lock()
-"""The feeds run in dlt's pool threads, which share the main thread's config contexts: two `sql_client()`
-at once would each restore the section the other injected (dlt's ContainerInjectableContextMangled)."""
 
 logger = logging.getLogger("sources.intercom")
 
@@ -83,7 +79,7 @@ def _query(table: str, sql: str, params: tuple[Any, ...], with_names: bool = Fal
     """Runs `sql` on the destination's copy of `table`; [] when the table does not exist yet."""
     pipeline = dlt.current.pipeline()
     try:
-        with _DESTINATION_LOCK, pipeline.sql_client() as client:
+        with pipeline.sql_client() as client:
             if not client.has_dataset():
                 return []
             qualified = client.make_qualified_table_name(table)
