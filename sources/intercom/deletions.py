@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
@@ -76,8 +77,19 @@ def _current_versions(table: str) -> str:
 
 
 def _query(table: str, sql: str, params: tuple[Any, ...], with_names: bool = False) -> list[Any]:
-    """Runs `sql` on the destination's copy of `table`; [] when the table does not exist yet."""
+    """Runs `sql` on the destination's copy of `table`; [] when the table does not exist yet.
+
+    The feeds are dlt parallelized resources: they run in dlt's pool threads, which share the main thread's
+    configuration contexts with the extract itself, and opening a destination client there swaps them under
+    it (`ContainerInjectableContextMangled`). A thread of our own has contexts of its own."""
     pipeline = dlt.current.pipeline()
+    with ThreadPoolExecutor(1, thread_name_prefix="intercom-destination") as own_thread:
+        return own_thread.submit(_query_pipeline, pipeline, table, sql, params, with_names).result()
+
+
+def _query_pipeline(
+    pipeline: dlt.Pipeline, table: str, sql: str, params: tuple[Any, ...], with_names: bool
+) -> list[Any]:
     try:
         with pipeline.sql_client() as client:
             if not client.has_dataset():

@@ -45,7 +45,7 @@ from .history import HISTORY_TABLES, check_history_mode
 from .records import Record, epoch_seconds, plain_row
 from .search import contacts_updated_query, exact_updated_query
 from .skips import Skips
-from .slices import ChunkLimit, Slice, SlicedSearch, scheme_for, total_of, worth_slicing
+from .slices import ChunkLimit, Slice, SlicedSearch, probe_span, scheme_for, total_of, worth_slicing
 from .windows import DAY, time_windows
 
 QUERIES = {"contacts": contacts_updated_query, "exact": exact_updated_query}
@@ -195,8 +195,8 @@ def _sliced_if_large(
     if first is None:
         return
     total = total_of(first)
-    scheme = scheme_for(run.client, entry.query == "contacts") if worth_slicing(total) else None
-    if scheme is None:
+    scheme, span = _scheme_and_span(run, entry, start, end) if worth_slicing(total) else (None, None)
+    if scheme is None or span is None:
         try:
             yield None, first
             yield from ((None, body) for body in chain)
@@ -204,12 +204,10 @@ def _sliced_if_large(
             chain.close()  # type: ignore[attr-defined]
         return
     chain.close()  # type: ignore[attr-defined]
-    sliced = SlicedSearch(run.client, entry.endpoint, scheme, parser)
-    everything = QUERIES[entry.query or "exact"](start, end)
-    low = start if start is not None else sliced.oldest(everything)
-    stop = end if end is not None else (sliced.newest(everything) or int(time.time())) + 1
-    if low is None:
+    sliced = SlicedSearch(run.client, entry.endpoint, scheme, parser, probes=span[1])
+    if span[0] is None:
         return
+    low, stop = span[0]
     plan = sliced.plan(low, stop, total, open_end=end is None, chunk=reading.slice_limit())
     reading.more = not plan.complete
     chunk = f", a chunk of {plan.rows:,} rows" if reading.more else ""
@@ -265,6 +263,18 @@ class ChunkReading:
     def report(self) -> None:
         if self.chunking is not None:
             self.chunking.record(FeedChunk(self.feed, self.rows, self.more))
+
+
+def _scheme_and_span(run: Run, entry: Entry, start: int | None, end: int | None) -> tuple[Any, Any]:
+    """How the feed's range is cut (GET /me for contacts) and the range with its probe count, asked for at
+    once: each is a request's latency before the first slice is planned."""
+    everything = QUERIES[entry.query or "exact"](start, end)
+    work = (
+        lambda: scheme_for(run.client, entry.query == "contacts"),
+        lambda: probe_span(run.client, entry.endpoint, everything, start, end),
+    )
+    scheme, span = run.client.map_concurrently(lambda call: call(), work)
+    return scheme, span
 
 
 def _within(piece: Slice, keep: Any) -> Any:

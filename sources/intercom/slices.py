@@ -25,6 +25,7 @@ slices, and is committed only with the load.
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -119,22 +120,6 @@ class SlicedSearch:
         self.probes += 1
         body = {"query": query, "pagination": {"per_page": 1}}
         return int(self.client.request_body("POST", self.path, None, json_body=body).get("total_count") or 0)
-
-    def oldest(self, query: Filter) -> int | None:
-        """The smallest `updated_at` the query matches (one call), None when it matches nothing."""
-        return self._edge(query, "ascending")
-
-    def newest(self, query: Filter) -> int | None:
-        """The largest `updated_at` the query matches (one call), None when it matches nothing."""
-        return self._edge(query, "descending")
-
-    def _edge(self, query: Filter, order: str) -> int | None:
-        self.probes += 1
-        sort = {"field": "updated_at", "order": order}
-        body = {"query": query, "pagination": {"per_page": 1}, "sort": sort}
-        page = self.client.request_body("POST", self.path, None, json_body=body)
-        rows = next((value for value in page.values() if isinstance(value, list)), [])
-        return int(rows[0]["updated_at"]) if rows else None
 
     def plan(
         self, start: int, stop: int, total: int, open_end: bool, chunk: ChunkLimit | None = None
@@ -236,6 +221,30 @@ class Plan:
     """The rows the probes counted in these slices."""
     complete: bool
     """The slices reach the end of the range; False for a chunk, the rest left for the next run."""
+
+
+def probe_span(
+    client: IntercomClient, path: str, query: Filter, start: int | None, end: int | None
+) -> tuple[tuple[int, int] | None, int]:
+    """[low, stop) of a backfill, and the probe calls it took: the given bounds, else the oldest and newest
+    `updated_at` the query matches, probed at once (a one-row page each); None when nothing matches."""
+    orders = [order for order, given in (("ascending", start), ("descending", end)) if given is None]
+    edges = client.map_concurrently(lambda order: _edge(client, path, query, order), orders)
+    found = dict(zip(orders, edges, strict=True))
+    low = start if start is not None else found["ascending"]
+    if low is None:
+        return None, len(orders)
+    stop = end if end is not None else (found["descending"] or int(time.time())) + 1
+    return (low, stop), len(orders)
+
+
+def _edge(client: IntercomClient, path: str, query: Filter, order: str) -> int | None:
+    """The first `updated_at` the query matches in `order`, None when it matches nothing."""
+    sort = {"field": "updated_at", "order": order}
+    body = {"query": query, "pagination": {"per_page": 1}, "sort": sort}
+    page = client.request_body("POST", path, None, json_body=body)
+    rows = next((value for value in page.values() if isinstance(value, list)), [])
+    return int(rows[0]["updated_at"]) if rows else None
 
 
 def worth_slicing(total: int) -> bool:
