@@ -16,7 +16,7 @@ A descending chain (a contacts search too small to slice) and a bounded run (`en
 cursor) are read whole. The stopped feed's cursor, its recent rows and the rows of the tables read from it
 (a chunk's conversation parts) are committed in that chunk's package; the runner then runs the source
 again for the stopped feeds only, until none stops. Gone markers (`reconcile_deletes`) come only from a
-feed's last chunk: before it, rows not read yet would look deleted.
+feed's last chunk: every live id is listed once per load, once the feed's rows are all read.
 
 `pipeline.run(intercom_source())` outside `load()` is never chunked: it loads everything in one package.
 """

@@ -96,6 +96,7 @@ def load(
 
     Where views bind to their tables (PostgreSQL), the models are dropped before the load, so that a full
     refresh or a replace can drop tables, and built again after it, also when the load fails."""
+    chunk_rows = configured_chunk_rows(chunk_rows)  # bad input fails before anything is settled
     finish_interrupted_loads(pipeline)
     rebuild_after_failure = (
         bool(models) and bool(pipeline.default_schema_name) and views_block_drops(pipeline)
@@ -104,7 +105,7 @@ def load(
         drop_models(pipeline)
     refresh = "drop_sources" if full_refresh else None
     try:
-        skipped = run_in_chunks(pipeline, source, configured_chunk_rows(chunk_rows), refresh, on_chunk)
+        skipped = run_in_chunks(pipeline, source, chunk_rows, refresh, on_chunk)
     except Exception:
         if rebuild_after_failure:
             _rebuild_quietly(pipeline, models)
