@@ -34,10 +34,17 @@ from sources.intercom import (  # noqa: E402
     ConfigurationError,
     IntercomError,
     intercom_source,
+    settings,
 )
 from sources.intercom.destinations import check_destination, pipeline_destination  # noqa: E402
 from sources.intercom.models import dialect_of  # noqa: E402
-from sources.intercom.runs import LoadResult, check_access, load, select_resources  # noqa: E402
+from sources.intercom.runs import (  # noqa: E402
+    ChunkProgress,
+    LoadResult,
+    check_access,
+    load,
+    select_resources,
+)
 
 PIPELINE_NAME = "intercom"
 DEFAULT_DATASET = "intercom_data"
@@ -94,6 +101,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--history",
         action="store_true",
         help="keep every version of contacts, companies and conversations (_dlt_valid_from/_dlt_valid_to)",
+    )
+    parser.add_argument(
+        "--chunk-rows",
+        type=int,
+        help="commit a long backfill in chunks of about this many rows of a feed, each resumable"
+        f" (default: config chunk_rows or {settings.BACKFILL_CHUNK_ROWS:,}; 0: one load package)",
     )
     parser.add_argument("--demo", action="store_true", help="load a simulated workspace, no token needed")
     return parser.parse_args(argv)
@@ -171,7 +184,19 @@ def checked_load(
         dialect_of(args.destination)
     check_access(access_token, args.region, base_url)
     pipeline = make_pipeline(args, dataset, args.pipelines_dir)
-    return load(pipeline, source, full_refresh=args.full_refresh, destination=args.destination, models=models)
+    return load(
+        pipeline,
+        source,
+        full_refresh=args.full_refresh,
+        destination=args.destination,
+        models=models,
+        chunk_rows=args.chunk_rows,
+        on_chunk=None if args.quiet else print_chunk,
+    )
+
+
+def print_chunk(progress: ChunkProgress) -> None:
+    print(progress.line(), flush=True)
 
 
 @contextmanager

@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -34,6 +35,7 @@ from .arrow_pages import (
     root_items,
 )
 from .catalogue import Entry
+from .chunks import Chunking, FeedChunk, current_chunking
 from .client import SEARCH_CURSOR, IntercomClient, read_ahead
 from .columns import CUSTOM_ATTRIBUTE_TYPES, custom_attribute_hints, keep_stored_types
 from .custom_columns import COLUMN_NAME, CustomColumns
@@ -43,7 +45,7 @@ from .history import HISTORY_TABLES, check_history_mode
 from .records import Record, epoch_seconds, plain_row
 from .search import contacts_updated_query, exact_updated_query
 from .skips import Skips
-from .slices import Slice, SlicedSearch, probe_span, scheme_for, total_of, worth_slicing
+from .slices import ChunkLimit, Slice, SlicedSearch, probe_span, scheme_for, total_of, worth_slicing
 from .windows import DAY, time_windows
 
 QUERIES = {"contacts": contacts_updated_query, "exact": exact_updated_query}
@@ -131,7 +133,8 @@ def search(cursor: Any, *, run: Run, entry: Entry) -> Iterator[Page]:
     `sort="desc"` stops after the first page reaching below the cursor's start: the query's own bounds may
     be coarser (contact search matches whole days), the sort is exact. A feed (`internal`) yields its pages
     to the tables that name it as parent; a table yields its rows. With `reconcile_deletes`, the ids listed
-    at `live_ids` give the gone markers (deletions.py).
+    at `live_ids` give the gone markers (deletions.py). Under a runner's chunking (chunks.py) a backfill
+    stops at a chunk's end, and then gives no gone markers: its other rows are read by the next runs.
     """
     run.check_mode(entry)
     start, end = _epoch(cursor.start_value), _epoch(cursor.end_value)
@@ -144,6 +147,7 @@ def search(cursor: Any, *, run: Run, entry: Entry) -> Iterator[Page]:
     )
     since = start or 0
     descending = entry.sort == "desc"
+    reading = ChunkReading.of(entry, end, _epoch(cursor.last_value), since)
 
     def reached_the_start(body: Any) -> bool:
         smallest = oldest(body, entry.data_key, cursor.cursor_path)
@@ -154,44 +158,111 @@ def search(cursor: Any, *, run: Run, entry: Entry) -> Iterator[Page]:
         chain = run.client.search_bodies(
             entry.endpoint, query, parser, descending=descending, stop_after=stop_after
         )
-        for piece, body in _sliced_if_large(chain, run, entry, parser, start, end):
-            keep = recent.keep if piece is None else _within(piece, recent.keep)
-            page = changed_rows(records_of(body, entry.data_key, shape, dates), keep)
-            if page is not None:
-                yield page
+        bodies = _sliced_if_large(chain, run, entry, parser, start, end, reading)
+        with closing(bodies):  # a chunk's end stops the chain's read-ahead thread at once
+            for piece, body in bodies:
+                keep = recent.keep if piece is None else _within(piece, recent.keep)
+                page = changed_rows(records_of(body, entry.data_key, shape, dates), reading.counted(keep))
+                if page is not None:
+                    yield page
+                if piece is None and not descending and reading.chain_ends_after(body):
+                    return
 
     try:
         for page in batched(pages(), settings.ARROW_BATCH_ROWS):
             yield from [page] if entry.internal else table(page, run=run, entry=entry)
     finally:
         recent.prune()
-    if run.reconciling and entry.live_ids and entry.reconciled:
+    if run.reconciling and entry.live_ids and entry.reconciled and not reading.more:
         live = {record["id"] for page in run.client.cursor_pages(entry.live_ids, "data") for record in page}
         yield from gone_markers(entry.reconciled, live)
+    reading.report()
 
 
 def _sliced_if_large(
-    chain: Iterator[Any], run: Run, entry: Entry, parser: Any, start: int | None, end: int | None
+    chain: Iterator[Any],
+    run: Run,
+    entry: Entry,
+    parser: Any,
+    start: int | None,
+    end: int | None,
+    reading: ChunkReading,
 ) -> Iterator[tuple[Slice | None, Any]]:
     """The chain's bodies (slice None) when its range is small; else, its first page told how large, the
-    range read as concurrent slices (slices.py), each body with its slice."""
+    range read as concurrent slices (slices.py), each body with its slice: all of them, or under chunking
+    the lowest slices holding a chunk's rows."""
     first = next(chain, None)
     if first is None:
         return
     total = total_of(first)
     scheme, span = _scheme_and_span(run, entry, start, end) if worth_slicing(total) else (None, None)
     if scheme is None or span is None:
-        yield None, first
-        yield from ((None, body) for body in chain)
+        try:
+            yield None, first
+            yield from ((None, body) for body in chain)
+        finally:
+            chain.close()  # type: ignore[attr-defined]
         return
     chain.close()  # type: ignore[attr-defined]
     sliced = SlicedSearch(run.client, entry.endpoint, scheme, parser, probes=span[1])
     if span[0] is None:
         return
     low, stop = span[0]
-    plan = sliced.plan(low, stop, total, open_end=end is None)
-    logger.info(f"{entry.name}: {total:,} rows read as {len(plan)} slices ({sliced.probes} probe calls)")
-    yield from sliced.bodies(plan)
+    plan = sliced.plan(low, stop, total, open_end=end is None, chunk=reading.slice_limit())
+    reading.more = not plan.complete
+    chunk = f", a chunk of {plan.rows:,} rows" if reading.more else ""
+    logger.info(
+        f"{entry.name}: {total:,} rows read as {len(plan.slices)} slices{chunk} ({sliced.probes} probe calls)"
+    )
+    yield from sliced.bodies(plan.slices)
+
+
+@dataclass
+class ChunkReading:
+    """One search feed's read under a runner's chunking (chunks.py): the rows it counts toward the chunk,
+    and whether it stopped before the end (`more`). `limit` None reads the feed whole."""
+
+    feed: str
+    limit: int | None
+    beyond: int | None
+    """The cursor's last value: a chunk of slices must reach past it."""
+    since: int
+    chunking: Chunking | None = None
+    rows: int = 0
+    more: bool = False
+
+    @classmethod
+    def of(cls, entry: Entry, end: int | None, last_value: int | None, since: int) -> ChunkReading:
+        """A bounded run (`end`) keeps no cursor to resume from: it is read whole, and so is a descending
+        chain (contacts below the slicing size), which `chain_ends_after` never stops."""
+        chunking = current_chunking() if end is None else None
+        limit = chunking.limit_for(entry.name) if chunking is not None else None
+        return cls(entry.name, limit, last_value, since, chunking)
+
+    def slice_limit(self) -> ChunkLimit | None:
+        return None if self.limit is None else ChunkLimit(self.limit, self.beyond)
+
+    def counted(self, keep: Any) -> Any:
+        """`keep`, counting the rows it keeps from the cursor's start on (those dlt loads)."""
+
+        def keep_and_count(ids: list[str], updated: list[int]) -> list[bool]:
+            kept = keep(ids, updated)
+            self.rows += sum(1 for held, at in zip(kept, updated, strict=True) if held and at >= self.since)
+            return kept
+
+        return keep_and_count
+
+    def chain_ends_after(self, body: Any) -> bool:
+        """Whether an ascending chain stops after this page: the chunk's rows are read and the chain has
+        more pages. The next run starts at (cursor - lookback) and so re-reads the rest of the last second."""
+        if self.limit is None or self.rows < self.limit or not body_value(body, SEARCH_CURSOR):
+            return False
+        self.more = True
+        return True
+
+    def report(self) -> None:
+        if self.chunking is not None:
+            self.chunking.record(FeedChunk(self.feed, self.rows, self.more))
 
 
 def _scheme_and_span(run: Run, entry: Entry, start: int | None, end: int | None) -> tuple[Any, Any]:

@@ -15,18 +15,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import dlt
 from dlt.common import logger
 from dlt.sources import DltSource
 
+from . import settings
+from .catalogue import ENTRIES, descendants
+from .chunks import Chunking, FeedChunk, armed
 from .client import make_client
 from .destinations import FILESYSTEM, publish_parquet
 from .errors import ConfigurationError
 from .models import ModelsReport, build_models, drop_models, views_block_drops
-from .skips import skipped_resources
+from .skips import SOURCE_NAME, skipped_resources
 
 
 def check_access(access_token: str, region: str | None = None, base_url: str | None = None) -> None:
@@ -75,6 +79,8 @@ def load(
     full_refresh: bool = False,
     destination: str | None = None,
     models: str | None = "view",
+    chunk_rows: int | None = None,
+    on_chunk: Callable[[ChunkProgress], None] | None = None,
 ) -> LoadResult:
     """Finishes what an earlier run left, runs `source`, builds the analytics models (`models`: "view",
     "table" or None for none), counts the rows and lists the tables Intercom refused and the run skipped
@@ -82,25 +88,147 @@ def load(
     DuckDB, the models are built there, and the tables are then published as Parquet files
     (destinations.py).
 
+    A backfill of more than `chunk_rows` rows of a search feed (contacts, conversations, tickets) is
+    loaded in chunks, one load package each, committing the feed's rows with its cursor (chunks.py): a run
+    killed midway resumes from its last chunk. `chunk_rows` None takes `chunk_rows` from
+    `[sources.intercom]` config, else `settings.BACKFILL_CHUNK_ROWS`; 0 loads everything in one package.
+    `on_chunk` is told about each chunk committed when a load takes more than one.
+
     Where views bind to their tables (PostgreSQL), the models are dropped before the load, so that a full
     refresh or a replace can drop tables, and built again after it, also when the load fails."""
+    chunk_rows = configured_chunk_rows(chunk_rows)  # bad input fails before anything is settled
     finish_interrupted_loads(pipeline)
     rebuild_after_failure = (
         bool(models) and bool(pipeline.default_schema_name) and views_block_drops(pipeline)
     )
     if rebuild_after_failure:
         drop_models(pipeline)
+    refresh = "drop_sources" if full_refresh else None
     try:
-        pipeline.run(source, refresh="drop_sources" if full_refresh else None)
+        skipped = run_in_chunks(pipeline, source, chunk_rows, refresh, on_chunk)
     except Exception:
         if rebuild_after_failure:
             _rebuild_quietly(pipeline, models)
         raise
-    skipped = skipped_resources(pipeline)
     report = build_models(pipeline, models) if models else None
     if destination == FILESYSTEM:
         pipeline = publish_parquet(pipeline)
     return LoadResult(pipeline, table_row_counts(pipeline), report, skipped)
+
+
+def configured_chunk_rows(chunk_rows: int | None) -> int:
+    """`chunk_rows` as given, else from `[sources.intercom]` config, else the default; 0 is off."""
+    if chunk_rows is None:
+        configured = dlt.config.get("sources.intercom.chunk_rows")
+        chunk_rows = settings.BACKFILL_CHUNK_ROWS if configured is None else int(configured)
+    if chunk_rows < 0:
+        raise ConfigurationError(f"chunk_rows must be 0 (off) or a number of rows, not {chunk_rows}.")
+    return chunk_rows
+
+
+@dataclass(frozen=True)
+class ChunkProgress:
+    """A committed chunk of a chunked load: its number, and per feed the rows read by the chunks so far,
+    its cursor (newest `updated_at` committed) and whether it has more to read."""
+
+    number: int
+    load_id: str
+    feeds: dict[str, tuple[int, Any, bool]]
+
+    def line(self) -> str:
+        feeds = "; ".join(
+            f"{feed_table(feed)} {rows:,} rows, up to {cursor or '-'} ({'more to read' if more else 'done'})"
+            for feed, (rows, cursor, more) in self.feeds.items()
+        )
+        return f"chunk {self.number} committed (load {self.load_id}): {feeds}"
+
+
+def feed_table(feed: str) -> str:
+    """The table a feed is known by: itself, or for an internal feed the table of its records."""
+    if not ENTRIES[feed].internal:
+        return feed
+    return next(entry.name for entry in descendants(feed) if entry.read == "table")
+
+
+def run_in_chunks(
+    pipeline: dlt.Pipeline,
+    source: DltSource,
+    chunk_rows: int,
+    refresh: str | None,
+    on_chunk: Callable[[ChunkProgress], None] | None,
+) -> dict[str, str]:
+    """Runs `source`, then again for the feeds that stopped at a chunk's end (and the tables read from
+    them), until none stops; returns the tables skipped by any of the runs (skips.py)."""
+    if chunk_rows == 0:
+        pipeline.run(source, refresh=refresh)
+        return skipped_resources(pipeline)
+    skipped: dict[str, str] = {}
+    rows: dict[str, int] = {}
+    cursors = {} if refresh else _cursors(pipeline)
+    running, number = source, 0
+    with armed(pipeline, chunk_rows) as chunking:
+        while True:
+            info = pipeline.run(running, refresh=refresh if number == 0 else None)
+            number += 1
+            skipped.update(skipped_resources(pipeline))
+            read = chunking.take()
+            more = _feeds_with_more(pipeline, read, cursors, chunking)
+            for feed, chunk in read.items():
+                rows[feed] = rows.get(feed, 0) + chunk.rows
+            if number > 1 or more:
+                load_id = info.loads_ids[-1] if info.loads_ids else "-"
+                feeds = {feed: (rows[feed], cursors.get(feed), feed in more) for feed in rows}
+                _report(ChunkProgress(number, load_id, feeds), on_chunk)
+            # a table refused (403) in this load is not asked for again by its later chunks
+            wanted = [name for name in read_from(source, more) if name not in skipped]
+            if not wanted:
+                return skipped
+            running = source.with_resources(*wanted)
+
+
+def _report(progress: ChunkProgress, on_chunk: Callable[[ChunkProgress], None] | None) -> None:
+    logger.info(progress.line())
+    if on_chunk is not None:
+        on_chunk(progress)
+
+
+def _feeds_with_more(
+    pipeline: dlt.Pipeline, read: dict[str, FeedChunk], cursors: dict[str, Any], chunking: Chunking
+) -> list[str]:
+    """The feeds that stopped at a chunk's end; `cursors` updated to what the chunk committed. A feed
+    whose chunk could not move its cursor is read whole from now on rather than chunked forever."""
+    committed = _cursors(pipeline)
+    more = []
+    for feed, chunk in read.items():
+        if chunk.more and committed.get(feed) == cursors.get(feed):
+            logger.warning(f"{feed}: a chunk did not move its cursor; the rest is read in one run")
+            chunking.whole.add(feed)
+        cursors[feed] = committed.get(feed)
+        if chunk.more:
+            more.append(feed)
+    return more
+
+
+def read_from(source: DltSource, feeds: Sequence[str]) -> list[str]:
+    """The selected resources of `source` read from one of `feeds` (the feed itself if it is a table)."""
+    parents = {child: parent for parent, child in source.resources.selected_dag if parent != child}
+
+    def root(name: str) -> str:
+        while name in parents:
+            name = parents[name]
+        return name
+
+    return [name for name in source.selected_resources if root(name) in feeds]
+
+
+def _cursors(pipeline: dlt.Pipeline) -> dict[str, Any]:
+    """Each resource's `updated_at` cursor in the pipeline's state."""
+    resources = pipeline.state.get("sources", {}).get(SOURCE_NAME, {}).get("resources", {})
+    return {
+        name: state["incremental"]["updated_at"].get("last_value")
+        for name, state in resources.items()
+        if "updated_at" in state.get("incremental", {})
+    }
 
 
 def _rebuild_quietly(pipeline: dlt.Pipeline, materialization: str | None) -> None:

@@ -121,19 +121,25 @@ class SlicedSearch:
         body = {"query": query, "pagination": {"per_page": 1}}
         return int(self.client.request_body("POST", self.path, None, json_body=body).get("total_count") or 0)
 
-    def plan(self, start: int, stop: int, total: int, open_end: bool) -> list[Slice]:
+    def plan(
+        self, start: int, stop: int, total: int, open_end: bool, chunk: ChunkLimit | None = None
+    ) -> Plan:
         """Slices of about `SLICE_ROWS` rows covering [start, stop), the last one open with `open_end`.
 
         Each span with too many rows is cut into as many equal spans as its count asks for, and those are
-        probed together; a span that cannot be cut (one second, one local day) stays as it is."""
+        probed together; a span that cannot be cut (one second, one local day) stays as it is. With a
+        `chunk`, only the lowest spans it needs are kept at each step (and probed further): the plan then
+        covers a prefix of the range, its last slice closed, and says so (`complete` False)."""
         if isinstance(self.scheme, DaySlicing):
             start = self.scheme.floor(start)
+        slice_rows = min(settings.SLICE_ROWS, chunk.rows) if chunk else settings.SLICE_ROWS
         pending = [(Slice(start, stop), total)]
         done: list[tuple[Slice, int]] = []
+        cut_short = False
         while pending:
             spans: list[Slice] = []
             for piece, count in pending:
-                parts = math.ceil(count / settings.SLICE_ROWS)
+                parts = math.ceil(count / slice_rows)
                 bounds = self.scheme.cut(piece.start, piece.end or stop, parts) if parts > 1 else []
                 if not bounds:
                     done.append((piece, count))
@@ -144,10 +150,14 @@ class SlicedSearch:
                 self.client.map_concurrently(lambda span: self.total(self.scheme.query(span)), spans)
             )
             pending = [(span, count or 0) for span, count in zip(spans, counts, strict=True) if count]
-        slices = _joined(sorted(done))
-        if open_end and slices:
+            if chunk is not None:
+                pending, done, dropped = _lowest_for(chunk, pending, done)
+                cut_short = cut_short or dropped
+        counted = _joined(sorted(done), slice_rows)
+        slices = [span for span, _ in counted]
+        if open_end and slices and not cut_short:
             slices[-1] = Slice(slices[-1].start, None)  # rows updated during the run land here
-        return slices
+        return Plan(slices, sum(count for _, count in counted), complete=not cut_short)
 
     def bodies(self, slices: list[Slice]) -> Iterator[tuple[Slice, Any]]:
         """Every page of every slice, as (slice, body), up to `SLICE_CONCURRENCY` slices read at once."""
@@ -160,16 +170,57 @@ class SlicedSearch:
             yield piece, page
 
 
-def _joined(spans: list[tuple[Slice, int]]) -> list[Slice]:
+def _joined(spans: list[tuple[Slice, int]], slice_rows: int) -> list[tuple[Slice, int]]:
     """Neighbouring spans joined while their rows together fit one slice: equal cuts of a skewed range
     leave many small spans, and each slice costs at least one page."""
     joined: list[tuple[Slice, int]] = []
     for span, count in spans:
-        if joined and joined[-1][0].end == span.start and joined[-1][1] + count <= settings.SLICE_ROWS:
+        if joined and joined[-1][0].end == span.start and joined[-1][1] + count <= slice_rows:
             previous, rows = joined.pop()
             span, count = Slice(previous.start, span.end), rows + count
         joined.append((span, count))
-    return [span for span, _ in joined]
+    return joined
+
+
+def _lowest_for(
+    chunk: ChunkLimit, pending: list[tuple[Slice, int]], done: list[tuple[Slice, int]]
+) -> tuple[list[tuple[Slice, int]], list[tuple[Slice, int]], bool]:
+    """The lowest spans of `pending` and `done` holding the chunk's rows (`ChunkLimit.needs_more`), split
+    back into pending and done; True when spans above them were left out."""
+    kept: list[tuple[Slice, int]] = []
+    spans = sorted(pending + done)
+    for span, count in spans:
+        if kept and not chunk.needs_more(kept):
+            break
+        kept.append((span, count))
+    still = set(pending)
+    return (
+        [span for span in kept if span in still],
+        [span for span in kept if span not in still],
+        len(kept) < len(spans),
+    )
+
+
+@dataclass(frozen=True)
+class ChunkLimit:
+    """A chunk of a sliced backfill: at least `rows` rows, and at least one slice starting after `beyond`
+    (the cursor: a slice at or below it may hold only rows loaded already, and every chunk must move it)."""
+
+    rows: int
+    beyond: int | None
+
+    def needs_more(self, spans: list[tuple[Slice, int]]) -> bool:
+        moves = self.beyond is None or any(span.start > self.beyond for span, _ in spans)
+        return not moves or sum(count for _, count in spans) < self.rows
+
+
+@dataclass(frozen=True)
+class Plan:
+    slices: list[Slice]
+    rows: int
+    """The rows the probes counted in these slices."""
+    complete: bool
+    """The slices reach the end of the range; False for a chunk, the rest left for the next run."""
 
 
 def probe_span(
