@@ -62,8 +62,13 @@ MAX_RATE_LIMIT_WAITS: Final = 30
 BACKOFF_BASE_SECONDS: Final = 0.5
 BACKOFF_MAX_SECONDS: Final = 30.0
 RETRY_STATUSES: Final = frozenset({408, 500, 502, 503, 504})
-RATE_LIMIT_SLOWDOWN_FRACTION: Final = 0.2
-"""Below this fraction of the window's budget, requests are spread evenly over the rest of the window."""
+RATE_LIMIT_SLOWDOWN_FRACTION: Final = 0.05
+"""Below this fraction of the window's budget, requests are spread evenly over the rest of the window.
+
+Requests in flight already count against the budget, so this only guards against clocks and counts that
+drift from Intercom's. A mixed workspace of 1,580 calls (5,000 contacts, 485 companies, 1,500 conversations,
+150 ms) fits one 10-second window of the 10,000/min limit: at 0.2 its last 330 calls were spread to the
+window's end (extract 10.0-10.1 s), at 0.05 the extract took 8.4-9.1 s, with no 429 either way."""
 
 # Companies scroll
 SCROLL_BUSY_WAIT_SECONDS: Final = 15.0
