@@ -279,6 +279,10 @@ class IntercomSession(requests.Session):
             return "HTTP 429", response
         if status in settings.RETRY_STATUSES:
             return f"HTTP {status}", response
+        if status >= 400 and not _parse_json_body(response):
+            # an error cut short says nothing for sure (a truncated "scroll already exists" read as a plain
+            # 400 failed a whole run): asked again, like a truncated page
+            return f"HTTP {status} with a truncated or invalid JSON body", response
         if status >= 400:
             raise self._error_for(response, request)
         if not kwargs.get("stream") and not _parse_json_body(response, parse_body):

@@ -10,8 +10,11 @@ import pytest
 
 from intercom_sim import SimServer
 from sources.intercom import settings
+from sources.intercom.client import make_client
+from sources.intercom.errors import IntercomAPIError, TransientError
 from tests.robustness.support import (
     RESOURCES,
+    TOKEN,
     MakeHarness,
     assert_no_duplicate_keys,
     assert_parts_loaded,
@@ -132,3 +135,23 @@ def test_a_plan_restricted_endpoint_fails_the_run_with_one_line_naming_it(make_h
     assert len(lines) == 1, lines
     assert "GET /teams" in lines[0] and "403" in lines[0] and "api_plan_restricted" in lines[0], lines[0]
     assert harness.server.counters["GET /teams"] == 1, "a 403 is not retried"
+
+
+def test_an_error_answer_cut_short_is_asked_again_not_taken_for_a_bad_request(
+    make_harness: MakeHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A truncated 400 says nothing for sure (a cut "scroll already exists" once failed a run as a plain
+    "Bad Request"): it is retried like a truncated page, and the whole answer, once it comes, decides."""
+    harness = make_harness({"contacts": 5, "companies": 5, "conversations": 5})
+    monkeypatch.setattr(settings, "BACKOFF_BASE_SECONDS", 0.01)
+    server = harness.server
+    client = make_client(TOKEN, base_url=server.base_url, retry_backoff_seconds=0.01)
+    bad_query = {"query": {"field": "no_such_field", "operator": "=", "value": 1}}
+    server.knobs.update(fault_rate=1.0, fault_kinds=("truncate",))
+    with pytest.raises(TransientError, match="truncated"):
+        client.post("/contacts/search", bad_query)
+    assert server.counters["POST /contacts/search"] == settings.MAX_ATTEMPTS
+    server.knobs.update(fault_rate=0.0)
+    with pytest.raises(IntercomAPIError, match="no_such_field is not a searchable field") as raised:
+        client.post("/contacts/search", bad_query)
+    assert not isinstance(raised.value, TransientError)
