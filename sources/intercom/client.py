@@ -109,6 +109,10 @@ class RateLimiter:
         self._limit: int | None = None
         self._remaining: int | None = None
         self._reset_at: float | None = None
+        self._window: int | None = None
+        """The `X-RateLimit-Reset` of the window the budget is for; None until heard of after a roll."""
+        self._ended_window = 0
+        """The reset of the last window that ended: answers still arriving from it say nothing of this one."""
         self._in_flight = 0
         self._next_slot = 0.0
         self.waited_seconds = 0.0
@@ -143,7 +147,12 @@ class RateLimiter:
                 return  # no budget reported (a limit of 0 means "unlimited" on some proxies)
             self._limit = limit or self._limit
             budget = remaining - self._in_flight
-            if self._reset_at is None or reset > self._reset_at:
+            if reset <= self._ended_window:
+                # sent before the window ended, answered after: its low count once held the next window's
+                # requests back to a trickle for the whole window
+                return
+            if self._window is None or reset > self._window:
+                self._window = reset
                 self._reset_at = max(float(reset), now + 0.5)
                 self._remaining = budget
             else:
@@ -160,6 +169,8 @@ class RateLimiter:
 
     def _roll_window(self, now: float) -> None:
         if self._reset_at is not None and now >= self._reset_at:
+            self._ended_window = max(self._ended_window, self._window or 0)
+            self._window = None
             self._reset_at = None
             self._remaining = self._limit
             self._next_slot = 0.0

@@ -79,6 +79,25 @@ def test_limiter_counts_requests_in_flight_against_the_budget() -> None:
     assert clock.slept, "the fifth request must wait: the server will count the two in flight"
 
 
+def test_an_answer_from_a_window_that_ended_does_not_cut_the_next_window_s_budget() -> None:
+    """Requests in flight at a window's end are answered with that window's low count: the next window's
+    budget stays whole (it once fell to the old window's 19, and requests trickled for 10 s)."""
+    clock = FakeClock()
+    limiter = RateLimiter(slowdown_fraction=0.05, clock=clock, sleep=clock.sleep)
+    for _ in range(2):
+        limiter.acquire()
+    limiter.release(headers(1_000, 20, clock.now + 10), 200)  # the first window: 20 left, one in flight
+    clock.now += 10  # the window ends
+    limiter.acquire()
+    limiter.release(headers(1_000, 999, clock.now + 10), 200)  # the new window, whole
+    limiter.release(headers(1_000, 19, clock.now), 200)  # late: the old window's last answer
+    started = clock.now
+    for _ in range(500):
+        limiter.acquire()
+        limiter.release(None, None)
+    assert clock.now == started, "500 requests of a 999 budget must not wait"
+
+
 def test_contacts_query_covers_the_whole_start_day_with_equal_or_greater() -> None:
     query = contacts_updated_query(1_700_000_000, None)
     assert query == {
