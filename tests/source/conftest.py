@@ -13,7 +13,7 @@ import duckdb
 import pytest
 
 import intercom_sim
-from sources.intercom import intercom_source
+from sources.intercom import intercom_source, settings
 
 TOKEN = "sim-token-7c1e55d0-source-tests"
 SMALL = {"seed": 7, "contacts": 120, "companies": 30, "conversations": 60, "tickets": 10}
@@ -104,3 +104,11 @@ def harness(tmp_path: Path) -> Iterator[Harness]:
         yield built
     finally:
         server.stop()
+
+
+@pytest.fixture
+def small_slices(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Slices of 150 rows, slicing from 300 and 8 at once: a few hundred records make many slices."""
+    monkeypatch.setattr(settings, "SLICE_ROWS", 150)
+    monkeypatch.setattr(settings, "SLICE_MIN_ROWS", 300)
+    monkeypatch.setattr(settings, "SLICE_CONCURRENCY", 8)

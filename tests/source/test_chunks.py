@@ -32,11 +32,7 @@ FEEDS = {"contacts": "contact_changes", "conversations": "conversations"}
 RESOURCES = ("contacts", "contact_tags", "conversations", "conversation_parts")
 
 
-@pytest.fixture(autouse=True)
-def small_slices(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(settings, "SLICE_ROWS", 150)
-    monkeypatch.setattr(settings, "SLICE_MIN_ROWS", 300)
-    monkeypatch.setattr(settings, "SLICE_CONCURRENCY", 8)
+pytestmark = pytest.mark.usefixtures("small_slices")
 
 
 @pytest.fixture

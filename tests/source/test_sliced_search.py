@@ -15,7 +15,6 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from intercom_sim.workspace import DAY
-from sources.intercom import settings
 from sources.intercom.slices import DaySlicing, ExactSlicing, Slice
 from tests.robustness.support import differences, loaded_updated_at, truth_updated_at
 from tests.source.conftest import Harness, start_harness
@@ -23,11 +22,7 @@ from tests.source.conftest import Harness, start_harness
 NEW_YORK = "America/New_York"
 
 
-@pytest.fixture(autouse=True)
-def small_slices(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(settings, "SLICE_ROWS", 150)
-    monkeypatch.setattr(settings, "SLICE_MIN_ROWS", 300)
-    monkeypatch.setattr(settings, "SLICE_CONCURRENCY", 8)
+pytestmark = pytest.mark.usefixtures("small_slices")
 
 
 @pytest.fixture
