@@ -505,15 +505,24 @@ def page_records(page: Page, fields: Iterable[str]) -> list[Record]:
 def oldest(body: Any, data_key: str, field_name: str) -> int | None:
     """The smallest value of a numeric field (unix seconds, as the API sends it) among the records of a
     body, Arrow or decoded JSON; None if there are none."""
+    return _extreme(body, data_key, field_name, pc.min, min)
+
+
+def newest(body: Any, data_key: str, field_name: str) -> int | None:
+    """The largest value of a numeric field among the records of a body, as `oldest`."""
+    return _extreme(body, data_key, field_name, pc.max, max)
+
+
+def _extreme(body: Any, data_key: str, field_name: str, arrow_pick: Any, pick: Any) -> int | None:
     if isinstance(body, pa.Table):
         values = records_at(body, (data_key,))
         if not len(values) or field_name not in values.type.names:
             return None
-        smallest = pc.min(field_of(values, field_name)).as_py()
-        return None if smallest is None else int(smallest)
+        found = arrow_pick(field_of(values, field_name)).as_py()
+        return None if found is None else int(found)
     stamps = [row.get(field_name) for row in json_at(body, (data_key,)) or []]
     numbers = [int(stamp) for stamp in stamps if isinstance(stamp, int | float)]
-    return min(numbers) if numbers else None
+    return pick(numbers) if numbers else None
 
 
 def body_value(body: Any, path: Sequence[str]) -> Any:

@@ -433,24 +433,6 @@ class IntercomClient:
         items: list[dict[str, Any]] = self.get(path, params).get(data_key) or []
         return items
 
-    def search_bodies(
-        self,
-        path: str,
-        query: dict[str, Any],
-        parse_body: BodyParser | None,
-        sort_field: str = "updated_at",
-        descending: bool = False,
-        stop_after: Callable[[ArrowOrJson], bool] | None = None,
-    ) -> Iterator[ArrowOrJson]:
-        """The bodies of a search's pages sorted by `sort_field`, each read by `parse_body` when given (else,
-        or where it could not read one, as decoded JSON); the cursor is in the body.
-
-        No page is asked for after one that `stop_after` accepts. Pages are read one ahead of the caller
-        (`read_ahead`): the next page is asked for and parsed while the caller still works on this one.
-        """
-        order = "descending" if descending else "ascending"
-        yield from read_ahead(self.search_pages(path, query, parse_body, order, sort_field, stop_after))
-
     def search_pages(
         self,
         path: str,
@@ -460,7 +442,8 @@ class IntercomClient:
         sort_field: str = "updated_at",
         stop_after: Callable[[ArrowOrJson], bool] | None = None,
     ) -> Iterator[ArrowOrJson]:
-        """The pages of one search, in this thread: one cursor chain (`search_bodies` reads it ahead)."""
+        """The pages of one search, in this thread: one cursor chain (callers read it ahead with `read_ahead`
+        or run many at once with `merge_ahead`); no page is asked for after one `stop_after` accepts."""
         cursor: str | None = None
         while True:
             pagination: dict[str, Any] = {"per_page": settings.PER_PAGE}

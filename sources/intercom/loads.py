@@ -131,7 +131,8 @@ def declare_root_key(schema: Any, table: str) -> None:
     """Propagates the table's row key to its child tables as their root key, as dlt does for a merged table,
     so that the later merges find the child rows of this appended load."""
     DataItemNormalizer.update_normalizer_config(
-        schema, {"propagation": {"tables": {table: {ROW_KEY: ROOT_KEY}}}}  # type: ignore[dict-item]
+        schema,
+        {"propagation": {"tables": {table: {ROW_KEY: ROOT_KEY}}}},  # type: ignore[dict-item]
     )
 
 

@@ -27,6 +27,7 @@ from .arrow_pages import (
     body_list_length,
     body_value,
     changed_rows,
+    newest,
     oldest,
     page_ids,
     page_records,
@@ -155,9 +156,8 @@ def search(cursor: Any, *, run: Run, entry: Entry) -> Iterator[Page]:
 
     def pages() -> Iterator[Page]:
         stop_after = reached_the_start if descending else None
-        chain = run.client.search_bodies(
-            entry.endpoint, query, parser, descending=descending, stop_after=stop_after
-        )
+        order = "descending" if descending else "ascending"
+        chain = run.client.search_pages(entry.endpoint, query, parser, order, stop_after=stop_after)
         bodies = _sliced_if_large(chain, run, entry, parser, start, end, reading)
         with closing(bodies):  # a chunk's end stops the chain's read-ahead thread at once
             for piece, body in bodies:
@@ -195,13 +195,16 @@ def _sliced_if_large(
     if first is None:
         return
     total = total_of(first)
-    scheme, span = _scheme_and_span(run, entry, start, end) if worth_slicing(total) else (None, None)
+    worth = worth_slicing(total)
+    scheme, span = _scheme_and_span(run, entry, first, start, end) if worth else (None, None)
     if scheme is None or span is None:
+        # the rest of the chain is read ahead only now: read before the choice, its pages were wasted
+        rest = read_ahead(chain)
         try:
             yield None, first
-            yield from ((None, body) for body in chain)
+            yield from ((None, body) for body in rest)
         finally:
-            chain.close()  # type: ignore[attr-defined]
+            rest.close()  # type: ignore[attr-defined]
         return
     chain.close()  # type: ignore[attr-defined]
     sliced = SlicedSearch(run.client, entry.endpoint, scheme, parser, probes=span[1])
@@ -265,13 +268,20 @@ class ChunkReading:
             self.chunking.record(FeedChunk(self.feed, self.rows, self.more))
 
 
-def _scheme_and_span(run: Run, entry: Entry, start: int | None, end: int | None) -> tuple[Any, Any]:
+def _scheme_and_span(
+    run: Run, entry: Entry, first: Any, start: int | None, end: int | None
+) -> tuple[Any, Any]:
     """How the feed's range is cut (GET /me for contacts) and the range with its probe count, asked for at
-    once: each is a request's latency before the first slice is planned."""
+    once: each is a request's latency before the first slice is planned. The first page holds one edge of
+    the range already: its newest row when sorted newest first, else its oldest."""
     everything = QUERIES[entry.query or "exact"](start, end)
+    if entry.sort == "desc":
+        known = {"descending": newest(first, entry.data_key, "updated_at")}
+    else:
+        known = {"ascending": oldest(first, entry.data_key, "updated_at")}
     work = (
         lambda: scheme_for(run.client, entry.query == "contacts"),
-        lambda: probe_span(run.client, entry.endpoint, everything, start, end),
+        lambda: probe_span(run.client, entry.endpoint, everything, start, end, known),
     )
     scheme, span = run.client.map_concurrently(lambda call: call(), work)
     return scheme, span

@@ -224,13 +224,21 @@ class Plan:
 
 
 def probe_span(
-    client: IntercomClient, path: str, query: Filter, start: int | None, end: int | None
+    client: IntercomClient,
+    path: str,
+    query: Filter,
+    start: int | None,
+    end: int | None,
+    known: dict[str, int | None] | None = None,
 ) -> tuple[tuple[int, int] | None, int]:
     """[low, stop) of a backfill, and the probe calls it took: the given bounds, else the oldest and newest
-    `updated_at` the query matches, probed at once (a one-row page each); None when nothing matches."""
-    orders = [order for order, given in (("ascending", start), ("descending", end)) if given is None]
+    `updated_at` the query matches (`known` by order where the search's first page told it), the others
+    probed at once (a one-row page each); None when nothing matches."""
+    found = dict(known or {})
+    wanted = (("ascending", start), ("descending", end))
+    orders = [order for order, given in wanted if given is None and order not in found]
     edges = client.map_concurrently(lambda order: _edge(client, path, query, order), orders)
-    found = dict(zip(orders, edges, strict=True))
+    found.update(zip(orders, edges, strict=True))
     low = start if start is not None else found["ascending"]
     if low is None:
         return None, len(orders)
