@@ -452,9 +452,12 @@ class IntercomClient:
             sort = {"field": sort_field, "order": order}
             body = {"query": query, "pagination": pagination, "sort": sort}
             page = self.request_body("POST", path, parse_body, json_body=body)
-            yield page
+            # decided before the page is handed on: the caller may convert its rows in place (the row path
+            # turns `updated_at` into datetimes, and `stop_after` then read no timestamp and stopped)
             cursor = body_value(page, SEARCH_CURSOR)
-            if not cursor or (stop_after is not None and stop_after(page)):
+            last = not cursor or (stop_after is not None and stop_after(page))
+            yield page
+            if last:
                 return
 
     def request_body(
