@@ -158,7 +158,7 @@ def search(cursor: Any, *, run: Run, entry: Entry) -> Iterator[Page]:
         stop_after = reached_the_start if descending else None
         order = "descending" if descending else "ascending"
         chain = run.client.search_pages(entry.endpoint, query, parser, order, stop_after=stop_after)
-        bodies = _sliced_if_large(chain, run, entry, parser, start, end, reading)
+        bodies = _sliced_if_large(chain, run, entry, parser, query, start, end, reading)
         with closing(bodies):  # a chunk's end stops the chain's read-ahead thread at once
             for piece, body in bodies:
                 keep = recent.keep if piece is None else _within(piece, recent.keep)
@@ -184,6 +184,7 @@ def _sliced_if_large(
     run: Run,
     entry: Entry,
     parser: Any,
+    query: Any,
     start: int | None,
     end: int | None,
     reading: ChunkReading,
@@ -196,7 +197,7 @@ def _sliced_if_large(
         return
     total = total_of(first)
     worth = worth_slicing(total)
-    scheme, span = _scheme_and_span(run, entry, first, start, end) if worth else (None, None)
+    scheme, span = _scheme_and_span(run, entry, first, query, start, end) if worth else (None, None)
     if scheme is None or span is None:
         # the rest of the chain is read ahead only now: read before the choice, its pages were wasted
         rest = read_ahead(chain)
@@ -269,19 +270,18 @@ class ChunkReading:
 
 
 def _scheme_and_span(
-    run: Run, entry: Entry, first: Any, start: int | None, end: int | None
+    run: Run, entry: Entry, first: Any, query: Any, start: int | None, end: int | None
 ) -> tuple[Any, Any]:
     """How the feed's range is cut (GET /me for contacts) and the range with its probe count, asked for at
     once: each is a request's latency before the first slice is planned. The first page holds one edge of
-    the range already: its newest row when sorted newest first, else its oldest."""
-    everything = QUERIES[entry.query or "exact"](start, end)
+    the range already: its newest row when sorted newest first, else its oldest (`query` is the chain's)."""
     if entry.sort == "desc":
         known = {"descending": newest(first, entry.data_key, "updated_at")}
     else:
         known = {"ascending": oldest(first, entry.data_key, "updated_at")}
     work = (
         lambda: scheme_for(run.client, entry.query == "contacts"),
-        lambda: probe_span(run.client, entry.endpoint, everything, start, end, known),
+        lambda: probe_span(run.client, entry.endpoint, query, start, end, known),
     )
     scheme, span = run.client.map_concurrently(lambda call: call(), work)
     return scheme, span
