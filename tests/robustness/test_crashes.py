@@ -98,16 +98,7 @@ def test_a_kill_right_after_the_destination_committed_a_job_loads_nothing_twice(
     rng = random.Random(3)
     run_and_assert_exact(harness)
     mutate(harness, rng)
-    killed = subprocess.run(
-        [sys.executable, str(DIE_AFTER_COMMIT), table, *harness_args(harness)],
-        cwd=harness.tmp_path,
-        env=cli_env(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    run_killed(harness, DIE_AFTER_COMMIT, table)
     [load_id] = packages(harness, "normalized")
     package = package_path(harness, "normalized", load_id)
     unrecorded = [
@@ -134,8 +125,19 @@ def test_a_kill_while_dlt_deletes_a_normalized_package_s_extracted_copy_blocks_n
     rng = random.Random(5)
     run_and_assert_exact(harness)
     mutate(harness, rng)
+    run_killed(harness, DIE_MID_NORMALIZE_CLEANUP)
+    [load_id] = packages(harness, "normalized")
+    assert packages(harness, "extracted") == {load_id}, "the extracted copy is left beside the normalized one"
+    assert_cursors_safe_after_kill(harness)
+    mutate(harness, rng)
+    run_and_assert_exact(harness)
+    assert not packages(harness, "extracted") and not packages(harness, "normalized")
+
+
+def run_killed(harness: Harness, script: Path, *args: str) -> None:
+    """Runs a script that loads the harness's resources and SIGKILLs itself at its chosen moment."""
     killed = subprocess.run(
-        [sys.executable, str(DIE_MID_NORMALIZE_CLEANUP), *harness_args(harness)],
+        [sys.executable, str(script), *args, *harness_args(harness)],
         cwd=harness.tmp_path,
         env=cli_env(),
         capture_output=True,
@@ -144,9 +146,3 @@ def test_a_kill_while_dlt_deletes_a_normalized_package_s_extracted_copy_blocks_n
         check=False,
     )
     assert killed.returncode == -signal.SIGKILL, killed.stderr
-    [load_id] = packages(harness, "normalized")
-    assert packages(harness, "extracted") == {load_id}, "the extracted copy is left beside the normalized one"
-    assert_cursors_safe_after_kill(harness)
-    mutate(harness, rng)
-    run_and_assert_exact(harness)
-    assert not packages(harness, "extracted") and not packages(harness, "normalized")
