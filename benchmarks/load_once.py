@@ -3,7 +3,8 @@
     python benchmarks/load_once.py --base-url http://127.0.0.1:PORT --workdir DIR --resources contacts
 
 Runs `pipeline.extract()`, `.normalize()` and `.load()` (parquet into DuckDB) separately and times each, with
-the CLI's allocator for Arrow (`ARROW_DEFAULT_MEMORY_POOL=system`), then reports the rows per table and this
+the CLI's allocator settings (Arrow on the C allocator, `ARROW_DEFAULT_MEMORY_POOL=system`, and its malloc
+arena cap, `allocator.limit_malloc_arenas`), then reports the rows per table and this
 process's peak memory (VmHWM) after each step. Pipeline state and the DuckDB file live in `--workdir`, so a
 second call with the same directory is an incremental run. dlt's telemetry is off; nothing but the given
 loopback URL is contacted.
@@ -113,6 +114,9 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
     sys.path.insert(0, str(REPO_ROOT))
     os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")  # as the CLI does, before pyarrow loads
+    from sources.intercom.allocator import limit_malloc_arenas
+
+    limit_malloc_arenas()  # as the CLI does
     (source, workers), pipeline = build_source(args), make_pipeline(args.workdir)
     wait_for_boundary(args.align_seconds)
     started_at = time.time()

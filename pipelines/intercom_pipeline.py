@@ -36,6 +36,7 @@ from sources.intercom import (  # noqa: E402
     intercom_source,
     settings,
 )
+from sources.intercom.allocator import limit_malloc_arenas  # noqa: E402
 from sources.intercom.destinations import check_destination, pipeline_destination  # noqa: E402
 from sources.intercom.models import dialect_of  # noqa: E402
 from sources.intercom.runs import (  # noqa: E402
@@ -236,6 +237,7 @@ def print_summary(result: RunResult) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    limit_malloc_arenas()  # before any thread starts (allocator.py)
     args = parse_args(argv)
     level = logging.ERROR if args.quiet else logging.WARNING
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")

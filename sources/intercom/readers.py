@@ -19,6 +19,7 @@ import dlt
 from dlt.common import logger
 
 from . import settings
+from .allocator import release_free_memory
 from .arrow_pages import (
     Page,
     Pages,
@@ -173,6 +174,7 @@ def search(cursor: Any, *, run: Run, entry: Entry) -> Iterator[Page]:
             yield from [page] if entry.internal else table(page, run=run, entry=entry)
     finally:
         recent.prune()
+        release_free_memory()  # the pages' memory, left in the arenas of the threads that read them
     if run.reconciling and entry.live_ids and entry.reconciled and not reading.more:
         live = {record["id"] for page in run.client.cursor_pages(entry.live_ids, "data") for record in page}
         yield from gone_markers(entry.reconciled, live)
@@ -320,6 +322,7 @@ def scroll(cursor: Any, *, run: Run, entry: Entry) -> Iterator[Page]:
             yield page
 
     yield from batched(pages(), settings.ARROW_BATCH_ROWS)
+    release_free_memory()
     if run.reconciling and entry.reconciled:
         yield from gone_markers(entry.reconciled, live)
 
