@@ -31,6 +31,7 @@ from dlt.sources.helpers.rest_client.paginators import (
 )
 from requests.adapters import HTTPAdapter
 from requests.hooks import dispatch_hook
+from requests.utils import resolve_proxies
 
 from . import settings
 from .arrow_pages import BODY_PARSE_ERRORS, BodyParser, body_list_length, body_value
@@ -221,6 +222,7 @@ class IntercomSession(requests.Session):
         self.backoff_base = backoff_base
         self.single_attempt_paths: set[str] = set()
         self.request_count = 0
+        self._proxies: dict[str, dict[str, str]] = {}
         adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool_size + 4, max_retries=0)
         self.mount("https://", adapter)
         self.mount("http://", adapter)
@@ -231,11 +233,22 @@ class IntercomSession(requests.Session):
         """Sends `request`; with `parse_body` (the Arrow path), its body is read by it."""
         hooks, request.hooks = request.hooks, {"response": []}
         kwargs.setdefault("timeout", (settings.CONNECT_TIMEOUT_SECONDS, settings.READ_TIMEOUT_SECONDS))
+        kwargs.setdefault("proxies", self._proxies_for(request))
         try:
             response = self._send_with_retries(request, parse_body, **kwargs)
         finally:
             request.hooks = hooks
         return dispatch_hook("response", hooks, response, **kwargs)
+
+    def _proxies_for(self, request: requests.PreparedRequest) -> dict[str, str]:
+        """The proxies for the request's host, from the session and the environment (`HTTPS_PROXY`,
+        `NO_PROXY`), resolved once per host: requests resolves them again for every request, which
+        cost about a third of a request's CPU."""
+        url = urlparse(request.url)
+        key = f"{url.scheme}://{url.netloc}"
+        if key not in self._proxies:
+            self._proxies[key] = resolve_proxies(request, self.proxies, self.trust_env)
+        return self._proxies[key]
 
     def _send_with_retries(
         self, request: requests.PreparedRequest, parse_body: BodyParser | None, **kwargs: Any

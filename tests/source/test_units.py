@@ -186,3 +186,52 @@ def test_date_range_parsing() -> None:
     ]:
         with pytest.raises(ConfigurationError):
             parse_date_range(*bad)
+
+
+def test_requests_follow_the_environment_s_proxies_resolved_once_per_host(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The proxies from HTTP_PROXY / NO_PROXY are resolved once per host and then reused: every request to
+    a proxied host goes through the proxy, and a host in NO_PROXY is reached directly."""
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from sources.intercom.client import make_client
+
+    seen: list[str] = []
+
+    class Answer(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - http.server's name
+            seen.append(f"{self.server.server_port} {self.path}")
+            body = json.dumps({"type": "admin", "id": "1", "app": {"timezone": "UTC"}}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    proxy, direct = (
+        ThreadingHTTPServer(("127.0.0.1", 0), Answer),
+        ThreadingHTTPServer(("127.0.0.1", 0), Answer),
+    )
+    for server in (proxy, direct):
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{proxy.server_port}")
+        monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+        proxied_url = f"http://localhost:{direct.server_port}"  # a host NO_PROXY does not name
+        for _ in range(2):
+            make_client("token", base_url=proxied_url).me()
+        make_client("token", base_url=f"http://127.0.0.1:{direct.server_port}").me()
+        client = make_client("token", base_url=proxied_url)
+        client.me()
+        client.me()
+    finally:
+        proxy.shutdown()
+        direct.shutdown()
+    via_proxy = f"{proxy.server_port} {proxied_url}/me"
+    assert seen == [via_proxy, via_proxy, f"{direct.server_port} /me", via_proxy, via_proxy]
