@@ -32,9 +32,11 @@ Chosen by benchmark (BENCHMARKS.md, worker sweep): backfilling 5,000 conversatio
 33.0 s with 64 at 300 ms: 64 keeps the rate limit the bound up to about 300 ms (Little's law: 167
 requests/s x 0.3 s = 50 in flight)."""
 
-ARROW_BATCH_ROWS: Final = 2_000
+ARROW_BATCH_ROWS: Final = 5_000
 """Rows of contacts or companies gathered into one Arrow table before dlt extracts it (it recomputes the
-table's schema for each Arrow item, ~10 ms: per 150-row page that cost more than the rows themselves)."""
+table's schema for each Arrow item, ~25 ms for contacts: per 150-row page that cost more than the rows
+themselves). 50,000 contacts at zero latency: extract CPU 10.1 s in batches of 2,000, 8.2 s of 5,000, 8.2 s
+of 10,000."""
 
 READ_AHEAD_PAGES: Final = 1
 """Pages of a search or the companies scroll requested ahead of the one being processed."""

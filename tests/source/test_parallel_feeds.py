@@ -42,7 +42,7 @@ def test_every_feed_is_reading_before_any_feed_has_finished(slow: Harness) -> No
     first = {feed: routes.index(route) for feed, route in FEEDS.items()}
     last = {feed: len(routes) - 1 - routes[::-1].index(route) for feed, route in FEEDS.items()}
     assert max(first.values()) < min(last.values()), (first, last)
-    # the contacts chain is 20 pages: one feed waiting for another's 2,000-row batch would start after 14
+    # the contacts chain is 20 pages: one feed waiting for its turn behind another would start after them
     contact_pages_before = {
         feed: routes[: first[feed]].count(FEEDS["contacts"]) for feed in ("companies", "conversations")
     }
