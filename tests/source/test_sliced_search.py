@@ -15,7 +15,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from intercom_sim.workspace import DAY
-from sources.intercom.slices import DaySlicing, ExactSlicing, Slice
+from sources.intercom.search import exact_updated_query
+from sources.intercom.slices import DaySlicing, ExactSlicing, Slice, SlicedSearch, probe_span
 from tests.robustness.support import differences, loaded_updated_at, truth_updated_at
 from tests.source.conftest import Harness, start_harness
 
@@ -134,3 +135,61 @@ def test_exact_slices_overlap_their_query_by_a_second_and_hold_a_half_open_range
     assert query["value"][0]["value"] == 124 and query["value"][1]["value"] == 150
     assert [piece.holds(t) for t in (124, 125, 149, 150)] == [False, True, True, False]
     assert Slice(10, None).holds(10**12)
+
+
+class CountingSearch:
+    """A search API over `updated_at` stamps for the slice planner: `total_count` of a query's range (`>`
+    and `<` strict, as the planner's exact queries cover [start, end)), the oldest or newest stamp for an
+    edge probe; every call counted."""
+
+    def __init__(self, stamps: list[int]) -> None:
+        self.stamps = stamps
+        self.calls = 0
+
+    def map_concurrently(self, call: Any, items: list[Any]) -> list[Any]:
+        return [call(item) for item in items]
+
+    def request_body(self, method: str, path: str, parse: Any, json_body: dict[str, Any]) -> dict[str, Any]:
+        self.calls += 1
+        query = json_body["query"]
+        conditions = query["value"] if isinstance(query["value"], list) else [query]
+        bounds = {condition["operator"]: condition["value"] for condition in conditions}
+        matched = sorted(t for t in self.stamps if bounds[">"] < t < bounds.get("<", 10**12))
+        if "sort" in json_body:
+            descending = json_body["sort"]["order"] == "descending"
+            edge = matched[-1] if descending else matched[0]
+            return {"total_count": len(matched), "data": [{"updated_at": edge}] if matched else []}
+        return {"total_count": len(matched), "data": []}
+
+
+def planned(stamps: list[int], start: int, stop: int) -> tuple[list[Slice], int]:
+    api = CountingSearch(stamps)
+    sliced = SlicedSearch(api, "/conversations/search", ExactSlicing(), None)  # type: ignore[arg-type]
+    plan = sliced.plan(start, stop, len([t for t in stamps if start <= t < stop]), open_end=False)
+    assert plan.complete and plan.rows == len(stamps)
+    for stamp in stamps:
+        assert sum(piece.holds(stamp) for piece in plan.slices) == 1, f"{stamp} in no slice or in two"
+    return plan.slices, api.calls
+
+
+def test_a_cut_span_s_last_part_is_counted_from_the_others_not_probed() -> None:
+    """1,000 rows spread evenly: 7 parts of at most 150 rows, 6 of them probed."""
+    slices, probes = planned(list(range(0, 10_000, 10)), 0, 10_000)
+    assert len(slices) == 7 and probes == 6
+
+
+def test_a_last_part_counted_empty_is_still_read() -> None:
+    """300 rows in the first half of the range: the second half's count comes to nothing, yet it is part of
+    a slice, so a row that reached it between the counts would still be read."""
+    slices, probes = planned(list(range(0, 5_000, 16))[:300], 0, 10_000)
+    assert slices[0].start == 0 and slices[-1].end == 10_000
+    assert all(left.end == right.start for left, right in zip(slices, slices[1:], strict=False))
+    assert probes == 3  # [0, 5000) of two halves, then its first half, then that one's first half
+
+
+def test_the_oldest_row_is_probed_even_below_a_start_so_slices_are_cut_where_the_rows_are() -> None:
+    api, query = CountingSearch(list(range(9_000, 10_000))), exact_updated_query(0, None)
+    span, probes = probe_span(api, "/conversations/search", query, 0, None, {"descending": 9_999})  # type: ignore[arg-type]
+    assert span == (9_000, 10_000) and probes == 1
+    span, _ = probe_span(api, "/conversations/search", query, 9_500, None, {"descending": 9_999})  # type: ignore[arg-type]
+    assert span == (9_500, 10_000), "never below the run's start"
