@@ -19,7 +19,8 @@ import json, threading
 from sources.intercom.allocator import limit_malloc_arenas, release_free_memory
 
 def rss_mb():
-    return next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmRSS")) // 1024
+    status = open("/proc/self/status").read().splitlines()
+    return next(int(line.split()[1]) for line in status if line.startswith("VmRSS")) // 1024
 
 capped = limit_malloc_arenas()
 survivors = []
