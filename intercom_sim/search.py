@@ -217,6 +217,8 @@ class SearchError(Exception):
 Predicate = Callable[[JSON], bool]
 Getter = Callable[[JSON], Any]
 Span = tuple[float, float]
+Bounds = tuple[float, bool, float, bool]
+"""(low, low included, high, high included): the exact values of a field a pure range query matches."""
 """[low, high) of a numeric field."""
 UNBOUNDED: Span = (-math.inf, math.inf)
 INDEXED_FIELD = "updated_at"
@@ -338,6 +340,37 @@ class Compiler:
         if operator in ("<", "<="):
             return -math.inf, value + 1
         return value, value + 1
+
+    def exact_bounds(self, query: JSON, field: str = INDEXED_FIELD) -> Bounds | None:
+        """The values of `field` that match `query` exactly, when the query (compiled already) is nothing but
+        range filters on that field, alone or ANDed: its matches are then the indexed objects within, and
+        none needs testing. None for any other query (its candidates are tested one by one)."""
+        if query.get("operator") == "AND":
+            parts = [self.exact_bounds(child, field) for child in query["value"]]
+            return _intersection([part for part in parts if part is not None]) if None not in parts else None
+        operator = query.get("operator")
+        if query.get("field") != field or query.get("value") is None or operator not in _SPAN_OPERATORS:
+            return None
+        value = self._coerce(self.field_type(field), query["value"])
+        if self.model.day_granular_dates and self.field_type(field) == DATE:
+            day_start = start_of_day(value, self.tz_offset)
+            next_day = start_of_next_day(value, self.tz_offset)
+            days = {
+                "=": (day_start, True, next_day, False),
+                ">": (next_day, True, math.inf, True),
+                "<": (-math.inf, True, day_start, False),
+            }
+            return days.get(operator)  # the others are matched as `_day_granular` reads them, one by one
+        inclusive = self.model.inclusive_ranges
+        if operator == ">=" or (operator == ">" and inclusive):
+            return value, True, math.inf, True
+        if operator == ">":
+            return value, False, math.inf, True
+        if operator == "<=" or (operator == "<" and inclusive):
+            return -math.inf, True, value, True
+        if operator == "<":
+            return -math.inf, True, value, False
+        return None
 
     def _compile_group(self, operator: str, value: Any, depth: int) -> Predicate:
         if not isinstance(value, list) or not value:
@@ -550,6 +583,20 @@ class FieldIndex:
         low, high = span
         return self.objects[bisect.bisect_left(self.values, low) : bisect.bisect_left(self.values, high)]
 
+    def between(self, bounds: Bounds) -> list[JSON]:
+        """The objects whose value lies within `bounds` exactly."""
+        low, low_in, high, high_in = bounds
+        start = (bisect.bisect_left if low_in else bisect.bisect_right)(self.values, low)
+        stop = (bisect.bisect_right if high_in else bisect.bisect_left)(self.values, high)
+        return self.objects[start:stop]
+
+
+def _intersection(parts: list[Bounds]) -> Bounds:
+    """The values within every one of `parts` (at a shared edge, an excluded value is excluded)."""
+    low, low_in = max(((p[0], not p[1]) for p in parts), default=(-math.inf, False))
+    high, high_in = min(((p[2], p[3]) for p in parts), default=(math.inf, True))
+    return low, not low_in, high, high_in
+
 
 def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
@@ -592,9 +639,12 @@ class SearchCache:
         return result
 
 
-def build_results(objects: Iterable[JSON], predicate: Predicate, sort_get: Getter) -> ResultSet:
+def build_results(objects: Iterable[JSON], predicate: Predicate | None, sort_get: Getter) -> ResultSet:
+    """The objects `predicate` accepts (all of them without one), sorted."""
     matched = [
-        ((value_key(sort_get(obj)), id_key(obj["id"])), obj["id"]) for obj in objects if predicate(obj)
+        ((value_key(sort_get(obj)), id_key(obj["id"])), obj["id"])
+        for obj in objects
+        if predicate is None or predicate(obj)
     ]
     matched.sort(key=lambda pair: pair[0])
     return ResultSet([k for k, _ in matched], [i for _, i in matched])

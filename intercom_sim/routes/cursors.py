@@ -16,6 +16,7 @@ from ..render import envelope
 from ..search import (
     INDEXED_FIELD,
     UNBOUNDED,
+    Bounds,
     Compiler,
     FieldIndex,
     Model,
@@ -41,8 +42,10 @@ class CursorLists(SimParts):
         visible_only: bool,
         query_key: str = "",
         span: Span = UNBOUNDED,
+        exact: Bounds | None = None,
     ) -> ResultSet:
-        """The cached result set of a query; `span` (`Compiler.span`) narrows the objects tested."""
+        """The cached result set of a query; `span` (`Compiler.span`) narrows the objects tested, and
+        `exact` (`Compiler.exact_bounds`) gives the matches of a pure range query with none tested."""
         ws = self.ws
         store = {"contact": ws.contacts, "conversation": ws.conversations, "ticket": ws.tickets}[model.name]
         hidden = self._lagging_contacts() if visible_only and model.name == "contact" else frozenset()
@@ -51,19 +54,23 @@ class CursorLists(SimParts):
 
         def build() -> ResultSet:
             with ws.lock:
-                objects = self._candidates(model, store, span)
+                objects = self._candidates(model, store, span, exact)
                 objects = [o for o in objects if o["id"] not in hidden] if hidden else objects
-            return build_results(objects, predicate, sort_get)
+            return build_results(objects, None if exact is not None else predicate, sort_get)
 
         return self._search_cache.get_or_build(key, build)
 
-    def _candidates(self, model: Model, store: dict[str, JSON], span: Span) -> list[JSON]:
-        """The objects of `store` that can match a query bounded to `span` (the caller holds ws.lock)."""
-        if span == UNBOUNDED:
+    def _candidates(
+        self, model: Model, store: dict[str, JSON], span: Span, exact: Bounds | None = None
+    ) -> list[JSON]:
+        """The objects of `store` that can match a query bounded to `span`, or that do match one bounded
+        `exact`ly (the caller holds ws.lock)."""
+        if span == UNBOUNDED and exact is None:
             return list(store.values())
         get = Compiler(self.ws, model).getter(INDEXED_FIELD)
         key = (model.name, self.ws.version)
-        return self._search_cache.index(key, lambda: FieldIndex(store.values(), get)).within(span)
+        index = self._search_cache.index(key, lambda: FieldIndex(store.values(), get))
+        return index.between(exact) if exact is not None else index.within(span)
 
     def _lagging_contacts(self) -> frozenset[str]:
         lag = self.knobs.search_lag_seconds
@@ -102,6 +109,7 @@ class CursorLists(SimParts):
             visible_only=True,
             query_key=query_key,
             span=compiler.span(body["query"]),
+            exact=compiler.exact_bounds(body["query"]),
         )
         return ok(
             self._cursor_page(
