@@ -220,7 +220,7 @@ def _sliced_if_large(
     logger.info(
         f"{entry.name}: {total:,} rows read as {len(plan.slices)} slices{chunk} ({sliced.probes} probe calls)"
     )
-    yield from sliced.bodies(plan.slices)
+    yield from sliced.bodies(plan)
 
 
 @dataclass

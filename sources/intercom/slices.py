@@ -157,11 +157,16 @@ class SlicedSearch:
         slices = [span for span, _ in counted]
         if open_end and slices and not cut_short:
             slices[-1] = Slice(slices[-1].start, None)  # rows updated during the run land here
-        return Plan(slices, sum(count for _, count in counted), complete=not cut_short)
+        counts = [count for _, count in counted]
+        return Plan(slices, sum(counts), complete=not cut_short, counts=counts)
 
-    def bodies(self, slices: list[Slice]) -> Iterator[tuple[Slice, Any]]:
-        """Every page of every slice, as (slice, body), up to `SLICE_CONCURRENCY` slices read at once."""
-        chains = [self._chain(piece) for piece in slices]
+    def bodies(self, plan: Plan) -> Iterator[tuple[Slice, Any]]:
+        """Every page of every slice, as (slice, body), up to `SLICE_CONCURRENCY` slices read at once, the
+        largest started first: the backfill ends with its last chain, and a long one started late would
+        run on alone (200,000 contacts at 500 ms: the last 10 s of 45 had fewer and fewer slices in flight
+        with the slices taken in date order)."""
+        by_size = sorted(zip(plan.slices, plan.counts, strict=True), key=lambda pair: -pair[1])
+        chains = [self._chain(piece) for piece, _ in by_size]
         yield from merge_ahead(chains, settings.SLICE_CONCURRENCY)
 
     def _chain(self, piece: Slice) -> Iterator[tuple[Slice, Any]]:
@@ -234,6 +239,8 @@ class Plan:
     """The rows the probes counted in these slices."""
     complete: bool
     """The slices reach the end of the range; False for a chunk, the rest left for the next run."""
+    counts: list[int]
+    """The rows the probes counted in each slice."""
 
 
 def probe_span(

@@ -15,8 +15,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from intercom_sim.workspace import DAY
+from sources.intercom import settings
 from sources.intercom.search import exact_updated_query
-from sources.intercom.slices import DaySlicing, ExactSlicing, Slice, SlicedSearch, probe_span
+from sources.intercom.slices import DaySlicing, ExactSlicing, Plan, Slice, SlicedSearch, probe_span
 from tests.robustness.support import differences, loaded_updated_at, truth_updated_at
 from tests.source.conftest import Harness, start_harness
 
@@ -193,3 +194,17 @@ def test_the_oldest_row_is_probed_even_below_a_start_so_slices_are_cut_where_the
     assert span == (9_000, 10_000) and probes == 1
     span, _ = probe_span(api, "/conversations/search", query, 9_500, None, {"descending": 9_999})  # type: ignore[arg-type]
     assert span == (9_500, 10_000), "never below the run's start"
+
+
+def test_the_largest_slices_are_read_first(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A backfill ends with its last chain: the long ones start first, the short ones fill in after."""
+
+    class OnePagePerSlice(CountingSearch):
+        def search_pages(self, path: str, query: Any, parse: Any, order: str) -> Iterator[Any]:
+            yield query
+
+    monkeypatch.setattr(settings, "SLICE_CONCURRENCY", 1)  # one chain at a time: the order they start in
+    pieces = [Slice(0, 10), Slice(10, 20), Slice(20, 30), Slice(30, None)]
+    plan = Plan(pieces, 3_310, complete=True, counts=[100, 3_000, 10, 200])
+    sliced = SlicedSearch(OnePagePerSlice([]), "/conversations/search", ExactSlicing(), None)  # type: ignore[arg-type]
+    assert [piece for piece, _ in sliced.bodies(plan)] == [pieces[1], pieces[3], pieces[0], pieces[2]]
