@@ -574,9 +574,13 @@ class FieldIndex:
     bounded filter on the field matches them)."""
 
     def __init__(self, objects: Iterable[JSON], get: Getter) -> None:
-        pairs = [(value, obj) for obj in objects if _is_number(value := get(obj))]
+        pairs = [
+            ((value_key(value), id_key(obj["id"])), obj) for obj in objects if _is_number(value := get(obj))
+        ]
         pairs.sort(key=lambda pair: pair[0])
-        self.values = [value for value, _ in pairs]
+        self.keys = [key for key, _ in pairs]
+        """The sort keys of a search sorted by this field (`build_results`), in order."""
+        self.values = [key[0][1] for key in self.keys]
         self.objects = [obj for _, obj in pairs]
 
     def within(self, span: Span) -> list[JSON]:
@@ -585,10 +589,19 @@ class FieldIndex:
 
     def between(self, bounds: Bounds) -> list[JSON]:
         """The objects whose value lies within `bounds` exactly."""
+        return self.objects[self._positions(bounds)]
+
+    def results_between(self, bounds: Bounds) -> ResultSet:
+        """The result set of a search matching `bounds` exactly and sorted by this field, as
+        `build_results` makes it, with no object visited (the index is in that order already)."""
+        positions = self._positions(bounds)
+        return ResultSet(self.keys[positions], [obj["id"] for obj in self.objects[positions]])
+
+    def _positions(self, bounds: Bounds) -> slice:
         low, low_in, high, high_in = bounds
         start = (bisect.bisect_left if low_in else bisect.bisect_right)(self.values, low)
         stop = (bisect.bisect_right if high_in else bisect.bisect_left)(self.values, high)
-        return self.objects[start:stop]
+        return slice(start, max(start, stop))
 
 
 def _intersection(parts: list[Bounds]) -> Bounds:

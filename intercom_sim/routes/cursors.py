@@ -54,6 +54,8 @@ class CursorLists(SimParts):
 
         def build() -> ResultSet:
             with ws.lock:
+                if exact is not None and sort_field == INDEXED_FIELD and not hidden:
+                    return self._index(model, store).results_between(exact)
                 objects = self._candidates(model, store, span, exact)
                 objects = [o for o in objects if o["id"] not in hidden] if hidden else objects
             return build_results(objects, None if exact is not None else predicate, sort_get)
@@ -67,10 +69,13 @@ class CursorLists(SimParts):
         `exact`ly (the caller holds ws.lock)."""
         if span == UNBOUNDED and exact is None:
             return list(store.values())
+        index = self._index(model, store)
+        return index.between(exact) if exact is not None else index.within(span)
+
+    def _index(self, model: Model, store: dict[str, JSON]) -> FieldIndex:
         get = Compiler(self.ws, model).getter(INDEXED_FIELD)
         key = (model.name, self.ws.version)
-        index = self._search_cache.index(key, lambda: FieldIndex(store.values(), get))
-        return index.between(exact) if exact is not None else index.within(span)
+        return self._search_cache.index(key, lambda: FieldIndex(store.values(), get))
 
     def _lagging_contacts(self) -> frozenset[str]:
         lag = self.knobs.search_lag_seconds

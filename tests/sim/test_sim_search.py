@@ -141,11 +141,14 @@ def random_query(rng: random.Random, objects: list[dict[str, Any]], kinds: dict[
     }
 
 
-def search_all(client: Client, path: str, key: str, query: dict[str, Any]) -> list[str]:
+def search_all(
+    client: Client, path: str, key: str, query: dict[str, Any], sort: dict[str, str] | None = None
+) -> list[str]:
     ids: list[str] = []
     pagination: dict[str, Any] = {"per_page": 150}
     while True:
-        status, _, page = client.post(path, {"query": query, "pagination": pagination})
+        body = {"query": query, "pagination": pagination, **({"sort": sort} if sort else {})}
+        status, _, page = client.post(path, body)
         assert status == 200, (query, page)
         ids += [o["id"] for o in page[key]]
         nxt = page["pages"].get("next")
@@ -342,3 +345,7 @@ def test_searches_bounded_by_updated_at_match_brute_force(
         status, _, page = client.post(path, {"query": query, "pagination": {"per_page": 1}})
         assert status == 200 and page["total_count"] == len(expected), query
         assert set(search_all(client, path, key, query)) == expected, query
+        in_order = sorted(expected, key=lambda oid: (store[oid]["updated_at"], len(oid), oid))
+        for order, listed in (("ascending", in_order), ("descending", in_order[::-1])):
+            sort = {"field": "updated_at", "order": order}
+            assert search_all(client, path, key, query, sort) == listed, (query, order)
