@@ -24,7 +24,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--search-lag-seconds", type=int, default=0)
     parser.add_argument("--token", default="sim-token")
     parser.add_argument(
-        "--warm", action="store_true", help="serialize every object before serving (for benchmarks)"
+        "--warm",
+        action="store_true",
+        help="serialize every object and build the search indexes before serving (for benchmarks)",
     )
     return parser.parse_args(argv)
 
@@ -52,6 +54,8 @@ def main(argv: list[str] | None = None) -> None:
         fault_seed=args.fault_seed,
         search_lag_seconds=args.search_lag_seconds,
     )
+    if args.warm:
+        server.warm_search_indexes()
     print(
         f"intercom_sim: workspace generated in {time.perf_counter() - began:.1f}s; serving {server.base_url} "
         f"(token {args.token!r}); Ctrl-C to stop",
