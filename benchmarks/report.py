@@ -867,9 +867,9 @@ def section_e(results: Result) -> list[str]:
         f' "One chain" is pages × latency = {num(bound.sequential_s)} s, the backfill read without slices,'
         " for reference. Target: extract ≤"
         f" {SLICED_RATIO_TARGET}× the bound. Extract CPU s is the pipeline process's (all threads);"
-        ' "simulator CPU s" the simulator process\'s during the load: it builds the result set of every new'
-        " query (each probe, each slice's first page) by scanning the workspace, a cost the real API does"
-        " not show. When it nears the extract time, the simulator set the pace, not the connector.",
+        ' "simulator CPU s" the simulator process\'s during the load (it renders every page, and takes'
+        " each probe's and slice's result set from its `updated_at` index), on the same 2 CPUs: when it"
+        " nears the extract time, the simulator set the pace, not the connector.",
         "",
         *table(header, [row]),
         "",
