@@ -167,12 +167,15 @@ class SlicedSearch:
         return Plan(slices, sum(counts), complete=not cut_short, counts=counts)
 
     def bodies(self, plan: Plan) -> Iterator[tuple[Slice, Any]]:
-        """Every page of every slice, as (slice, body), up to `SLICE_CONCURRENCY` slices read at once, the
-        largest started first: the backfill ends with its last chain, and a long one started late would
-        run on alone (200,000 contacts at 500 ms: the last 10 s of 45 had fewer and fewer slices in flight
-        with the slices taken in date order)."""
-        by_size = sorted(zip(plan.slices, plan.counts, strict=True), key=lambda pair: -pair[1])
+        """Every page of every slice, as (slice, body), up to `SLICE_CONCURRENCY` slices read at once: the
+        largest started first, since the backfill ends with its last chain and a long one started late
+        runs on alone (200,000 contacts at 500 ms: the last 10 s of 45 had fewer and fewer slices in flight
+        with the slices taken in date order). An open last slice still starts last: a row updated while
+        the others are read moves into it, and is read in this run rather than the next."""
+        closed = [(piece, count) for piece, count in zip(plan.slices, plan.counts, strict=True) if piece.end]
+        by_size = sorted(closed, key=lambda pair: -pair[1])
         chains = [self._chain(piece) for piece, _ in by_size]
+        chains += [self._chain(piece) for piece in plan.slices if piece.end is None]
         yield from merge_ahead(chains, settings.SLICE_CONCURRENCY)
 
     def _chain(self, piece: Slice) -> Iterator[tuple[Slice, Any]]:

@@ -197,7 +197,8 @@ def test_the_oldest_row_is_probed_even_below_a_start_so_slices_are_cut_where_the
 
 
 def test_the_largest_slices_are_read_first(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A backfill ends with its last chain: the long ones start first, the short ones fill in after."""
+    """A backfill ends with its last chain: the long ones start first, the short ones fill in after; the
+    open last slice, where rows updated meanwhile land, starts last whatever its size."""
 
     class OnePagePerSlice(CountingSearch):
         def search_pages(self, path: str, query: Any, parse: Any, order: str) -> Iterator[Any]:
@@ -207,4 +208,4 @@ def test_the_largest_slices_are_read_first(monkeypatch: pytest.MonkeyPatch) -> N
     pieces = [Slice(0, 10), Slice(10, 20), Slice(20, 30), Slice(30, None)]
     plan = Plan(pieces, 3_310, complete=True, counts=[100, 3_000, 10, 200])
     sliced = SlicedSearch(OnePagePerSlice([]), "/conversations/search", ExactSlicing(), None)  # type: ignore[arg-type]
-    assert [piece for piece, _ in sliced.bodies(plan)] == [pieces[1], pieces[3], pieces[0], pieces[2]]
+    assert [piece for piece, _ in sliced.bodies(plan)] == [pieces[1], pieces[0], pieces[2], pieces[3]]
