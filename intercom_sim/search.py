@@ -217,9 +217,9 @@ class SearchError(Exception):
 Predicate = Callable[[JSON], bool]
 Getter = Callable[[JSON], Any]
 Span = tuple[float, float]
+"""[low, high) of a numeric field."""
 Bounds = tuple[float, bool, float, bool]
 """(low, low included, high, high included): the exact values of a field a pure range query matches."""
-"""[low, high) of a numeric field."""
 UNBOUNDED: Span = (-math.inf, math.inf)
 INDEXED_FIELD = "updated_at"
 """The field a search's candidates are narrowed by: what backfills slice on."""
@@ -351,8 +351,9 @@ class Compiler:
         operator = query.get("operator")
         if query.get("field") != field or query.get("value") is None or operator not in _SPAN_OPERATORS:
             return None
-        value = self._coerce(self.field_type(field), query["value"])
-        if self.model.day_granular_dates and self.field_type(field) == DATE:
+        ftype = self.field_type(field)
+        value = self._coerce(ftype, query["value"])
+        if self.model.day_granular_dates and ftype == DATE:
             day_start = start_of_day(value, self.tz_offset)
             next_day = start_of_next_day(value, self.tz_offset)
             days = {

@@ -120,12 +120,7 @@ class SlicedSearch:
         self.probes += 1
         # sorted like every search the connector makes (the order does not change the count): a search
         # engine, and the simulator, answer that one from their `updated_at` index
-        body = {
-            "query": query,
-            "pagination": {"per_page": 1},
-            "sort": {"field": "updated_at", "order": "ascending"},
-        }
-        return int(self.client.request_body("POST", self.path, None, json_body=body).get("total_count") or 0)
+        return int(_one_row_page(self.client, self.path, query, "ascending").get("total_count") or 0)
 
     def plan(
         self, start: int, stop: int, total: int, open_end: bool, chunk: ChunkLimit | None = None
@@ -283,11 +278,17 @@ def probe_span(
 
 def _edge(client: IntercomClient, path: str, query: Filter, order: str) -> int | None:
     """The first `updated_at` the query matches in `order`, None when it matches nothing."""
-    sort = {"field": "updated_at", "order": order}
-    body = {"query": query, "pagination": {"per_page": 1}, "sort": sort}
-    page = client.request_body("POST", path, None, json_body=body)
+    page = _one_row_page(client, path, query, order)
     rows = next((value for value in page.values() if isinstance(value, list)), [])
     return int(rows[0]["updated_at"]) if rows else None
+
+
+def _one_row_page(client: IntercomClient, path: str, query: Filter, order: str) -> dict[str, Any]:
+    """The first page of one row of a search sorted by `updated_at` in `order`: one call, which tells the
+    query's `total_count` and its first row."""
+    body = {"query": query, "pagination": {"per_page": 1}, "sort": {"field": "updated_at", "order": order}}
+    page: dict[str, Any] = client.request_body("POST", path, None, json_body=body)
+    return page
 
 
 def worth_slicing(total: int) -> bool:
