@@ -344,10 +344,14 @@ class Compiler:
     def exact_bounds(self, query: JSON, field: str = INDEXED_FIELD) -> Bounds | None:
         """The values of `field` that match `query` exactly, when the query (compiled already) is nothing but
         range filters on that field, alone or ANDed: its matches are then the indexed objects within, and
-        none needs testing. None for any other query (its candidates are tested one by one)."""
-        if query.get("operator") == "AND":
+        none needs testing; ORed too when their ranges meet (the connector's contact query `= day OR > day`).
+        None for any other query (its candidates are tested one by one)."""
+        if query.get("operator") in ("AND", "OR"):
             parts = [self.exact_bounds(child, field) for child in query["value"]]
-            return _intersection([part for part in parts if part is not None]) if None not in parts else None
+            if None in parts:
+                return None
+            known = [part for part in parts if part is not None]
+            return _intersection(known) if query["operator"] == "AND" else _union(known)
         operator = query.get("operator")
         if query.get("field") != field or query.get("value") is None or operator not in _SPAN_OPERATORS:
             return None
@@ -610,6 +614,18 @@ def _intersection(parts: list[Bounds]) -> Bounds:
     low, low_in = max(((p[0], not p[1]) for p in parts), default=(-math.inf, False))
     high, high_in = min(((p[2], p[3]) for p in parts), default=(math.inf, True))
     return low, not low_in, high, high_in
+
+
+def _union(parts: list[Bounds]) -> Bounds | None:
+    """The values within any of `parts` when they make one range (each meeting the next), else None."""
+    ordered = sorted(parts, key=lambda p: (p[0], not p[1]))
+    low, low_in, high, high_in = ordered[0]
+    for next_low, next_low_in, next_high, next_high_in in ordered[1:]:
+        if next_low > high or (next_low == high and not (high_in or next_low_in)):
+            return None  # a gap between them
+        if (next_high, next_high_in) > (high, high_in):
+            high, high_in = next_high, next_high_in
+    return low, low_in, high, high_in
 
 
 def _is_number(value: Any) -> bool:

@@ -321,6 +321,11 @@ def ranged_query(rng: random.Random, objects: list[dict[str, Any]], kinds: dict[
         filters.append(random_filter(rng, objects, kinds))
     if rng.random() < 0.2:
         filters.append({"field": "updated_at", "operator": "=", "value": rng.choice([low, high])})
+    if rng.random() < 0.3:  # the connector's contact bound, `= day OR > day`, or ranges with a gap between
+        operators = ("=", rng.choice([">", "<"]))
+        either = [{"field": "updated_at", "operator": op, "value": low} for op in operators]
+        apart = [bounds[0], {"field": "updated_at", "operator": "<", "value": low}]
+        filters.append({"operator": "OR", "value": either if rng.random() < 0.7 else apart})
     return filters[0] if len(filters) == 1 else {"operator": "AND", "value": filters}
 
 
