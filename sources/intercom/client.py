@@ -20,6 +20,7 @@ from typing import Any, Final, TypeVar
 from urllib.parse import urlparse
 
 import requests
+import urllib3
 from dlt.common import json, jsonpath
 from dlt.sources.helpers.rest_client import RESTClient
 from dlt.sources.helpers.rest_client.auth import BearerTokenAuth
@@ -290,7 +291,9 @@ class IntercomSession(requests.Session):
         response: requests.Response | None = None
         try:
             self.request_count += 1
-            response = super().send(request, **kwargs)
+            response = super().send(request, **{**kwargs, "stream": True})
+            if not kwargs.get("stream"):
+                _read_whole_body(response)
         except TRANSIENT_EXCEPTIONS as exc:
             return type(exc).__name__, None
         finally:
@@ -341,6 +344,27 @@ class IntercomSession(requests.Session):
         if status == 429:  # only the export-job limit gets here (see _is_export_job_limit)
             return ExportJobBusyError(f"{endpoint}: {message}", status=status, code=code)
         return IntercomAPIError(f"{endpoint}: Intercom answered {status} {code}: {message}", status, code)
+
+
+def _read_whole_body(response: requests.Response) -> None:
+    """Reads the body in one call, as `response.content` then gives it.
+
+    requests reads a body 10 KB at a time, and each read takes the GIL back: with the other threads
+    parsing pages, a 370 KB page of contacts waited about 170 ms longer for it (30 ms read whole). Read
+    errors become requests' own, as `content` raises them (the transient ones are retried).
+    """
+    try:
+        content = response.raw.read(decode_content=True)
+    except urllib3.exceptions.ProtocolError as exc:
+        raise requests.exceptions.ChunkedEncodingError(exc) from exc
+    except urllib3.exceptions.DecodeError as exc:
+        raise requests.exceptions.ContentDecodingError(exc) from exc
+    except urllib3.exceptions.ReadTimeoutError as exc:
+        raise requests.exceptions.ConnectionError(exc) from exc
+    except urllib3.exceptions.SSLError as exc:
+        raise requests.exceptions.SSLError(exc) from exc
+    response._content = content or b""  # what requests' `content` property stores
+    response._content_consumed = True
 
 
 def _parse_json_body(response: requests.Response, parse_body: BodyParser | None = None) -> bool:

@@ -235,3 +235,51 @@ def test_requests_follow_the_environment_s_proxies_resolved_once_per_host(
         direct.shutdown()
     via_proxy = f"{proxy.server_port} {proxied_url}/me"
     assert seen == [via_proxy, via_proxy, f"{direct.server_port} /me", via_proxy, via_proxy]
+
+
+def test_a_body_read_whole_is_decoded_and_one_cut_short_is_asked_again() -> None:
+    """Bodies are read in one call (`client._read_whole_body`), not 10 KB at a time: a gzip body comes out
+    decoded, and a body shorter than its Content-Length (a dropped connection) is a transient fault, asked
+    again, never handed on cut. The connection of a whole answer goes back to the pool and is reused."""
+    import gzip
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from sources.intercom.client import make_client
+
+    answers = iter(["cut", "gzip", "plain"])
+    peers: list[int] = []
+    page = json.dumps({"type": "admin", "id": "1", "name": "x" * 50_000}).encode()
+
+    class Answer(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep-alive, so a reused connection shows
+
+        def do_GET(self) -> None:  # noqa: N802 - http.server's name
+            peers.append(self.client_address[1])
+            kind = next(answers)
+            body = gzip.compress(page) if kind == "gzip" else page
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            if kind == "gzip":
+                self.send_header("Content-Encoding", "gzip")
+            self.end_headers()
+            self.wfile.write(body[: len(body) // 2] if kind == "cut" else body)
+            if kind == "cut":
+                self.close_connection = True
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Answer)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_port}"
+        client = make_client("token", base_url=url, retry_backoff_seconds=0)
+        assert client.me()["name"] == "x" * 50_000  # cut, then asked again: the gzip answer
+        assert client.me()["name"] == "x" * 50_000  # plain, on the same connection
+    finally:
+        server.shutdown()
+    assert client.request_count == 3
+    assert peers[1] != peers[0] and peers[2] == peers[1]
