@@ -25,16 +25,18 @@ from .arrow_pages import (
     Pages,
     RecordShape,
     batched,
-    body_list_length,
     body_value,
     changed_rows,
+    list_sizes,
     newest,
     oldest,
     page_ids,
     page_records,
+    parse_together,
     part_items,
     records_of,
     root_items,
+    whole_json,
 )
 from .catalogue import Entry
 from .chunks import Chunking, FeedChunk, current_chunking
@@ -368,7 +370,8 @@ def parts(page: Page, *, run: Run, entry: Entry) -> Iterator[Page]:
     parents = page_records(page, ("id", key))
     embedded = [parent for parent in parents if isinstance(parent.get(key), dict)]
     paths = [entry.endpoint.format(id=parent["id"]) for parent in parents if parent not in embedded]
-    details = embedded + [detail for detail in run.client.fetch_each(paths, parser) if detail is not None]
+    fetched = [detail for detail in run.client.fetch_each(paths, parser and whole_json) if detail is not None]
+    details = embedded + (parse_together(fetched, parser) if parser else fetched)
     for detail in details:
         _warn_if_truncated(detail, key)
     for item in part_items(details, shape, key, parent_column):
@@ -565,13 +568,11 @@ class RecentRows:
         self._prune_above = 2 * len(self._seen) + 1_000
 
 
-def _warn_if_truncated(parent: Any, parts_key: str) -> None:
-    """Logs a conversation or ticket (dict or Arrow body) with more parts than the API returned."""
-    total = body_value(parent, (parts_key, "total_count")) or 0
-    returned = body_list_length(parent, (parts_key, parts_key))
-    if total > returned:
-        parent_id = body_value(parent, ("id",))
-        logger.info(f"{parent_id} has {total} parts; the API returns only the newest {returned}")
+def _warn_if_truncated(parents: Any, parts_key: str) -> None:
+    """Logs each conversation or ticket (a dict, or Arrow rows) with more parts than the API returned."""
+    for parent_id, total, returned in list_sizes(parents, parts_key):
+        if total > returned:
+            logger.info(f"{parent_id} has {total} parts; the API returns only the newest {returned}")
 
 
 def _epoch(value: datetime | None) -> int | None:

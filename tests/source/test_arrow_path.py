@@ -197,3 +197,64 @@ def test_the_duckdb_file_is_readable(twin: tuple[Harness, Harness]) -> None:
     with duckdb.connect(str(arrow.duckdb_path), read_only=True) as connection:
         count = connection.execute("SELECT count(*) FROM intercom_data.contacts").fetchone()
     assert count is not None and count[0] == len(arrow.workspace.contacts)
+
+
+PARTS_SCHEMA = pa.schema(
+    [
+        ("id", pa.string()),
+        (
+            "conversation_parts",
+            pa.struct(
+                [
+                    ("total_count", pa.int64()),
+                    ("conversation_parts", pa.list_(pa.struct([("id", pa.string()), ("body", pa.string())]))),
+                ]
+            ),
+        ),
+    ]
+)
+
+
+def detail(oid: str, parts: int, total: int, **extra: Any) -> bytes:
+    import json
+
+    listed = [{"id": f"{oid}-{n}", "body": "line one\nline two"} for n in range(parts)]
+    body = {"id": oid, "conversation_parts": {"total_count": total, "conversation_parts": listed}, **extra}
+    return json.dumps(body, indent=1).encode()  # printed over many lines, as some servers do
+
+
+def test_details_are_read_together_a_row_each_in_order_with_their_list_sizes() -> None:
+    """Detail bodies fetched whole are read by one parse, one row per body in fetch order; `list_sizes`
+    gives each object's listed and total parts, which is what the truncation warning compares."""
+    import functools
+
+    from sources.intercom.arrow_pages import list_sizes, parse_body, parse_together
+
+    parse = functools.partial(parse_body, schema=PARTS_SCHEMA, keep=("id", "conversation_parts"))
+    tables = parse_together([detail("a", 2, 2), detail("b", 0, 0), detail("c", 3, 600)], parse)
+    assert len(tables) == 1 and tables[0].num_rows == 3
+    assert list_sizes(tables[0], "conversation_parts") == [("a", 2, 2), ("b", 0, 0), ("c", 600, 3)]
+    assert list_sizes({"id": "d", "conversation_parts": {"total_count": 9}}, "conversation_parts") == [
+        ("d", 9, 0)
+    ]
+
+
+def test_details_that_cannot_be_read_together_are_read_one_by_one() -> None:
+    """A field typed differently in one body fails the joined read: each body is then read alone, so the
+    others stay on the Arrow path and none is lost; a body no Arrow read takes is decoded as JSON."""
+    import functools
+
+    from sources.intercom.arrow_pages import parse_body, parse_together, whole_json
+
+    parse = functools.partial(parse_body, schema=PARTS_SCHEMA, keep=("id", "conversation_parts"))
+    bodies = [
+        detail("a", 1, 1, extra=1),
+        detail("b", 1, 1, extra="text"),
+        b'{"id": "c", "conversation_parts": 5}',
+    ]
+    read = parse_together(bodies, parse)
+    assert [type(item) for item in read] == [pa.Table, pa.Table, dict]
+    assert [item.column("id")[0].as_py() for item in read[:2]] == ["a", "b"] and read[2]["id"] == "c"
+    with pytest.raises(pa.ArrowInvalid):
+        whole_json(detail("a", 5, 5)[:-20])  # cut short: asked for again, never read
+    assert whole_json(bodies[0]) is bodies[0]
