@@ -36,6 +36,8 @@ Reader = Literal[
     "search", "scroll", "table", "children", "parts", "reference", "logs", "exports", "attributes"
 ]
 Paging = Literal["search", "scroll", "pages", "unpaged", "per_parent", "detail", "windows", "export_jobs"]
+PER_ROW_PAGING: Final[frozenset[Paging]] = frozenset({"per_parent", "detail"})
+"""Pagings that read for each row of the parent: its detail, or a sub-list of its own."""
 
 
 @dataclass(frozen=True)

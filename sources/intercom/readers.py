@@ -17,6 +17,7 @@ from typing import Any
 
 import dlt
 from dlt.common import logger
+from dlt.extract.exceptions import CurrentSourceNotAvailable
 
 from . import settings
 from .allocator import release_free_memory
@@ -38,7 +39,7 @@ from .arrow_pages import (
     root_items,
     whole_json,
 )
-from .catalogue import Entry
+from .catalogue import PER_ROW_PAGING, Entry, descendants
 from .chunks import Chunking, FeedChunk, current_chunking
 from .client import SEARCH_CURSOR, IntercomClient, read_ahead
 from .columns import CUSTOM_ATTRIBUTE_TYPES, custom_attribute_hints, keep_stored_types
@@ -242,9 +243,16 @@ class ChunkReading:
     @classmethod
     def of(cls, entry: Entry, end: int | None, last_value: int | None, since: int) -> ChunkReading:
         """A bounded run (`end`) keeps no cursor to resume from: it is read whole, and so is a descending
-        chain (contacts below the slicing size), which `chain_ends_after` never stops."""
+        chain (contacts below the slicing size), which `chain_ends_after` never stops.
+
+        `chunk_rows` counts rows that cost a request each (a conversation's parts, a contact's notes): a
+        chunk is then about a minute at Intercom's rate limit. A feed none of whose selected tables reads
+        anything per row costs a request per page, so its chunks hold `chunk_rows` pages: 200,000 contacts
+        alone at 500 ms a request took 241 s through the CLI in 19 chunks of 10,000, 44 s in one."""
         chunking = current_chunking() if end is None else None
         limit = chunking.limit_for(entry.name) if chunking is not None else None
+        if limit is not None and not _reads_per_row(entry):
+            limit *= settings.PER_PAGE
         return cls(entry.name, limit, last_value, since, chunking)
 
     def slice_limit(self) -> ChunkLimit | None:
@@ -271,6 +279,17 @@ class ChunkReading:
     def report(self) -> None:
         if self.chunking is not None:
             self.chunking.record(FeedChunk(self.feed, self.rows, self.more))
+
+
+def _reads_per_row(feed: Entry) -> bool:
+    """Whether a selected table read from `feed` makes requests for each of its rows (details, sub-lists);
+    True when the selection is unknown (a resource iterated on its own)."""
+    per_row = [entry.name for entry in descendants(feed.name) if entry.paging in PER_ROW_PAGING]
+    try:
+        selected = dlt.current.source().selected_resources
+    except CurrentSourceNotAvailable:
+        return bool(per_row)
+    return any(name in selected for name in per_row)
 
 
 def _scheme_and_span(

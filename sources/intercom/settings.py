@@ -54,7 +54,8 @@ MALLOC_ARENAS: Final = 2
 """glibc malloc arenas the CLI allows its process (allocator.py): peak RSS of a 200,000-contact load 352 ->
 294 MB, extract about 7% slower."""
 BACKFILL_CHUNK_ROWS: Final = 10_000
-"""Rows of a search feed loaded per chunk (one load package) by the runner (`runs.load`, chunks.py).
+"""Rows of a search feed loaded per chunk (one load package) by the runner (`runs.load`, chunks.py); pages'
+worth of rows (x PER_PAGE) for a feed none of whose selected tables reads per row (readers.ChunkReading).
 
 A kill costs at most one chunk: 10,000 conversations with parts are ~10,000 requests, a minute at
 Intercom's 10,000 requests/min. A chunk costs its package's normalize and load and about 30 more search
