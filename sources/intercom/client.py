@@ -350,7 +350,7 @@ def _read_whole_body(response: requests.Response) -> None:
     """Reads the body in one call, as `response.content` then gives it.
 
     requests reads a body 10 KB at a time, and each read takes the GIL back: with the other threads
-    parsing pages, a 370 KB page of contacts waited about 170 ms longer for it (30 ms read whole). Read
+    parsing pages, a 370 KB page of contacts waited about 170 ms longer for it (25 ms read whole). Read
     errors become requests' own, as `content` raises them (the transient ones are retried).
     """
     try:

@@ -389,7 +389,9 @@ def parts(page: Page, *, run: Run, entry: Entry) -> Iterator[Page]:
     parents = page_records(page, ("id", key))
     embedded = [parent for parent in parents if isinstance(parent.get(key), dict)]
     paths = [entry.endpoint.format(id=parent["id"]) for parent in parents if parent not in embedded]
-    fetched = [detail for detail in run.client.fetch_each(paths, parser and whole_json) if detail is not None]
+    # on the Arrow path each body is only checked whole as it comes, and the page's are parsed together
+    checked = whole_json if parser else None
+    fetched = [detail for detail in run.client.fetch_each(paths, checked) if detail is not None]
     details = embedded + (parse_together(fetched, parser) if parser else fetched)
     for detail in details:
         _warn_if_truncated(detail, key)
