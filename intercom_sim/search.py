@@ -348,9 +348,9 @@ class Compiler:
         None for any other query (its candidates are tested one by one)."""
         if query.get("operator") in ("AND", "OR"):
             parts = [self.exact_bounds(child, field) for child in query["value"]]
-            if None in parts:
-                return None
             known = [part for part in parts if part is not None]
+            if len(known) < len(parts):
+                return None
             return _intersection(known) if query["operator"] == "AND" else _union(known)
         operator = query.get("operator")
         if query.get("field") != field or query.get("value") is None or operator not in _SPAN_OPERATORS:

@@ -196,14 +196,16 @@ def envelope_schema(list_path: Sequence[str], record: pa.StructType, **scalars: 
 
 def value_at(table: pa.Table, path: Sequence[str]) -> Any:
     """The scalar at a dotted path of a one-row table (`("pages", "next", "starting_after")`), or None."""
-    if path[0] not in table.column_names:
-        return None
-    array: Any = table.column(path[0]).combine_chunks()
+    array = _array_at(table, path)
+    return None if array is None else array[0].as_py()
+
+
+def _array_at(table: pa.Table, path: Sequence[str]) -> pa.Array | None:
+    """The values at a dotted path of a table, a row each; None where the path is missing."""
+    array: Any = table.column(path[0]).combine_chunks() if path[0] in table.column_names else None
     for key in path[1:]:
-        array = field_of(array, key)
-        if array is None:
-            return None
-    return array[0].as_py()
+        array = field_of(array, key) if array is not None else None
+    return array
 
 
 def field_of(array: pa.Array, key: str) -> pa.Array | None:
@@ -231,9 +233,7 @@ def parent_index(table: pa.Table, list_path: Sequence[str]) -> pa.Array:
 
 
 def _list_at(table: pa.Table, list_path: Sequence[str]) -> pa.ListArray:
-    array: Any = table.column(list_path[0]).combine_chunks() if list_path[0] in table.column_names else None
-    for key in list_path[1:]:
-        array = field_of(array, key) if array is not None else None
+    array = _array_at(table, list_path)
     if array is None or pa.types.is_null(array.type):
         return pa.array([[]] * table.num_rows, type=pa.list_(pa.struct([])))
     if not pa.types.is_list(array.type):
@@ -567,12 +567,10 @@ def list_sizes(body: Any, parts_key: str) -> list[tuple[Any, int, int]]:
     if not isinstance(body, pa.Table):
         total = json_at(body, (parts_key, "total_count")) or 0
         return [(body.get("id"), total, len(json_at(body, (parts_key, parts_key)) or []))]
-    lists = _list_at(body, (parts_key, parts_key))
-    returned = pc.list_value_length(lists).fill_null(0).to_pylist()
-    holder = body.column(parts_key).combine_chunks() if parts_key in body.column_names else None
-    totals = field_of(holder, "total_count") if holder is not None else None
+    returned = pc.list_value_length(_list_at(body, (parts_key, parts_key))).fill_null(0).to_pylist()
+    totals, id_array = _array_at(body, (parts_key, "total_count")), _array_at(body, ("id",))
     counts = totals.to_pylist() if totals is not None else [0] * body.num_rows
-    ids = body.column("id").to_pylist() if "id" in body.column_names else [None] * body.num_rows
+    ids = id_array.to_pylist() if id_array is not None else [None] * body.num_rows
     return [(oid, total or 0, size) for oid, total, size in zip(ids, counts, returned, strict=True)]
 
 

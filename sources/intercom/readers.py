@@ -17,7 +17,6 @@ from typing import Any
 
 import dlt
 from dlt.common import logger
-from dlt.extract.exceptions import CurrentSourceNotAvailable
 
 from . import settings
 from .allocator import release_free_memory
@@ -49,7 +48,7 @@ from .exports import content_export_rows
 from .history import HISTORY_TABLES, check_history_mode
 from .records import Record, epoch_seconds, plain_row
 from .search import contacts_updated_query, exact_updated_query
-from .skips import Skips
+from .skips import Skips, selected_tables
 from .slices import ChunkLimit, Slice, SlicedSearch, probe_span, scheme_for, total_of, worth_slicing
 from .windows import DAY, time_windows
 
@@ -282,14 +281,8 @@ class ChunkReading:
 
 
 def _reads_per_row(feed: Entry) -> bool:
-    """Whether a selected table read from `feed` makes requests for each of its rows (details, sub-lists);
-    True when the selection is unknown (a resource iterated on its own)."""
-    per_row = [entry.name for entry in descendants(feed.name) if entry.paging in PER_ROW_PAGING]
-    try:
-        selected = dlt.current.source().selected_resources
-    except CurrentSourceNotAvailable:
-        return bool(per_row)
-    return any(name in selected for name in per_row)
+    """Whether a selected table read from `feed` makes requests for each of its rows (details, sub-lists)."""
+    return bool(selected_tables(entry for entry in descendants(feed.name) if entry.paging in PER_ROW_PAGING))
 
 
 def _scheme_and_span(

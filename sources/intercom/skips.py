@@ -146,12 +146,17 @@ def skipped_resources(pipeline: dlt.Pipeline) -> dict[str, str]:
 
 def _lost_tables(entry: Entry) -> list[str]:
     """The selected tables that get nothing because `entry` is skipped: itself and those read from it."""
-    family = (entry, *descendants(entry.name))
+    return selected_tables((entry, *descendants(entry.name)))
+
+
+def selected_tables(entries: Iterable[Entry]) -> list[str]:
+    """The tables of `entries` the running source has selected; all of them (but internal feeds) when the
+    selection is unknown (a resource iterated on its own)."""
     try:
         selected = dlt.current.source().selected_resources
-    except CurrentSourceNotAvailable:  # a resource iterated on its own
-        return [table.name for table in family if not table.internal]
-    return [table.name for table in family if table.name in selected]
+    except CurrentSourceNotAvailable:
+        return [table.name for table in entries if not table.internal]
+    return [table.name for table in entries if table.name in selected]
 
 
 def _keep_replaced_tables(tables: Iterable[str]) -> None:
