@@ -15,8 +15,10 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import dlt
@@ -248,6 +250,7 @@ def finish_interrupted_loads(pipeline: dlt.Pipeline) -> None:
     it again, loading its rows twice (merged tables with child tables keep both copies). Aborting rewinds
     the local state to before the package, so the extract that follows reads those changes again.
     """
+    drop_unfinished_schema_saves(pipeline)
     drop_extracted_copies_of_normalized_packages(pipeline)
     if not pipeline.has_pending_data:
         return
@@ -259,6 +262,23 @@ def finish_interrupted_loads(pipeline: dlt.Pipeline) -> None:
     if pipeline.has_pending_data:
         logger.warning("loading what an earlier run left pending, then the new changes")
         pipeline.run()
+
+
+UNFINISHED_SAVE = re.compile(r"[0-9a-f]{16}")
+"""The name of the file dlt writes a schema to before renaming it into place (`FileStorage.save_atomic`)."""
+
+
+def drop_unfinished_schema_saves(pipeline: dlt.Pipeline) -> None:
+    """Deletes the temporary file of a schema save that a kill cut off before its rename.
+
+    dlt lists every file of the pipeline's schema folder as a schema: such a file (`0421f33c9f44b33f`) made
+    every later run fail at `sync` with "InvalidSchemaName". The schema it was replacing is still there,
+    whole, under its own name.
+    """
+    for path in (Path(pipeline.working_dir) / "schemas").glob("*"):
+        if UNFINISHED_SAVE.fullmatch(path.name):
+            logger.warning(f"removing {path.name}, a schema save an earlier run did not finish")
+            path.unlink()
 
 
 def drop_extracted_copies_of_normalized_packages(pipeline: dlt.Pipeline) -> None:

@@ -1,6 +1,7 @@
 """Unit tests of the pieces that need no server: rate limiter, query bodies, row shaping, input checks."""
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -283,3 +284,31 @@ def test_a_body_read_whole_is_decoded_and_one_cut_short_is_asked_again() -> None
         server.shutdown()
     assert client.request_count == 3
     assert peers[1] != peers[0] and peers[2] == peers[1]
+
+
+def test_a_schema_save_cut_off_by_a_kill_does_not_break_the_next_runs(tmp_path: Path) -> None:
+    """dlt saves a schema to a 16-hex-digit temp file, then renames it; a kill in between left that file,
+    which dlt lists as a schema and then fails every run at `sync` (InvalidSchemaName, seen in CI's
+    kill-9 test). `finish_interrupted_loads` removes it; the real schema and the rows stay."""
+    import dlt
+    from dlt.pipeline.exceptions import PipelineStepFailed
+
+    from sources.intercom.runs import finish_interrupted_loads
+
+    def pipeline() -> dlt.Pipeline:
+        return dlt.pipeline(
+            "cut",
+            destination=dlt.destinations.duckdb(str(tmp_path / "c.duckdb")),
+            pipelines_dir=str(tmp_path),
+        )
+
+    pipeline().run([{"id": 1}], table_name="rows")
+    stray = tmp_path / "cut" / "schemas" / "0421f33c9f44b33f"
+    stray.write_text((tmp_path / "cut" / "schemas" / "cut.schema.json").read_text())
+    with pytest.raises(PipelineStepFailed, match="InvalidSchemaName"):
+        pipeline().run([{"id": 2}], table_name="rows")
+    finish_interrupted_loads(pipeline())
+    assert not stray.exists()
+    pipeline().run([{"id": 3}], table_name="rows")
+    with pipeline().sql_client() as client:
+        assert client.execute_sql("SELECT id FROM rows ORDER BY id") == [(1,), (3,)]
