@@ -551,14 +551,17 @@ def parse_together(bodies: Sequence[Any], parse: BodyParser) -> list[Any]:
     try:
         return [parse(b"\n".join(whole), documents=len(whole)), *decoded]  # type: ignore[call-arg]
     except BODY_PARSE_ERRORS:
-        return [*(_parsed_alone(body, parse) for body in whole), *decoded]
+        return [*(parsed_alone(body, parse) for body in whole), *decoded]
 
 
-def _parsed_alone(body: bytes, parse: BodyParser) -> Any:
-    try:
-        return parse(body)
-    except BODY_PARSE_ERRORS:
-        return json.loadb(body)
+def parsed_alone(body: bytes, parse: BodyParser | None) -> Any:
+    """A body fetched as whole JSON (`whole_json`) read by `parse` (Arrow) where it can be, else decoded."""
+    if parse is not None:
+        try:
+            return parse(body)
+        except BODY_PARSE_ERRORS:
+            pass
+    return json.loadb(body)
 
 
 def list_sizes(body: Any, parts_key: str) -> list[tuple[Any, int, int]]:

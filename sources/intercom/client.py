@@ -9,14 +9,16 @@ typed errors. The access token only ever lives in the `Authorization` header, wh
 from __future__ import annotations
 
 import functools
+import heapq
+import itertools
 import logging
 import queue
 import random
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Final, TypeVar
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, Final, Generic, TypeVar
 from urllib.parse import urlparse
 
 import requests
@@ -49,6 +51,7 @@ logger = logging.getLogger("sources.intercom")
 
 _T = TypeVar("_T")
 _R = TypeVar("_R")
+_S = TypeVar("_S")
 ArrowOrJson = Any
 """A body read by a `BodyParser` (arrow_pages.py), or the decoded JSON where none was given or it could not
 read the body."""
@@ -478,17 +481,12 @@ class IntercomClient:
         order: str,
         sort_field: str = "updated_at",
         stop_after: Callable[[ArrowOrJson], bool] | None = None,
+        cursor: str | None = None,
     ) -> Iterator[ArrowOrJson]:
-        """The pages of one search, in this thread: one cursor chain (callers read it ahead with `read_ahead`
-        or run many at once with `merge_ahead`); no page is asked for after one `stop_after` accepts."""
-        cursor: str | None = None
+        """The pages of one search, in this thread, from the first or the one after `cursor`: one cursor chain
+        (callers read it ahead with `read_ahead`); no page is asked for after one `stop_after` accepts."""
         while True:
-            pagination: dict[str, Any] = {"per_page": settings.PER_PAGE}
-            if cursor:
-                pagination["starting_after"] = cursor
-            sort = {"field": sort_field, "order": order}
-            body = {"query": query, "pagination": pagination, "sort": sort}
-            page = self.request_body("POST", path, parse_body, json_body=body)
+            page = self.search_page(path, query, parse_body, order, cursor, sort_field)
             # decided before the page is handed on: the caller may convert its rows in place (the row path
             # turns `updated_at` into datetimes, and `stop_after` then read no timestamp and stopped)
             cursor = body_value(page, SEARCH_CURSOR)
@@ -496,6 +494,24 @@ class IntercomClient:
             yield page
             if last:
                 return
+
+    def search_page(
+        self,
+        path: str,
+        query: dict[str, Any],
+        parse_body: BodyParser | None,
+        order: str,
+        cursor: str | None = None,
+        sort_field: str = "updated_at",
+        per_page: int | None = None,
+    ) -> ArrowOrJson:
+        """One page of a search: the first, or the one after `cursor` (`pages.next.starting_after`)."""
+        pagination: dict[str, Any] = {"per_page": per_page or settings.PER_PAGE}
+        if cursor:
+            pagination["starting_after"] = cursor
+        sort = {"field": sort_field, "order": order}
+        body = {"query": query, "pagination": pagination, "sort": sort}
+        return self.request_body("POST", path, parse_body, json_body=body)
 
     def request_body(
         self,
@@ -585,6 +601,11 @@ class IntercomClient:
             return
         yield from self._get_executor().map(call, items)
 
+    def submit(self, func: Callable[..., _R], *args: Any) -> Future[_R]:
+        """`func(*args)` (which makes requests) started on the worker pool; its result or error waits in the
+        future returned."""
+        return self._get_executor().submit(func, *args)
+
     def _get_executor(self) -> ThreadPoolExecutor:
         with self._executor_lock:
             if self._executor is None:
@@ -658,6 +679,96 @@ def read_ahead(items: Iterator[_T], depth: int = settings.READ_AHEAD_PAGES) -> I
     the request it is making.
     """
     return merge_ahead([items], 1, depth)
+
+
+class _Steps(Generic[_S]):
+    """The steps of `work_through` waiting or running, taken smallest `order` first."""
+
+    def __init__(self, first: Iterable[_S], order: Callable[[_S], Any]) -> None:
+        self.order = order
+        self.heap: list[tuple[Any, int, _S]] = []
+        self.added = itertools.count()
+        self.running = 0
+        self.changed = threading.Condition()
+        self.add(first)
+
+    def add(self, steps: Iterable[_S]) -> None:
+        with self.changed:
+            for step in steps:
+                heapq.heappush(self.heap, (self.order(step), next(self.added), step))
+            self.changed.notify_all()
+
+    def take(self, stopped: threading.Event) -> _S | None:
+        """The next step to run, waiting while running ones may still add some; None when all are done."""
+        with self.changed:
+            while not self.heap and self.running and not stopped.is_set():
+                self.changed.wait(0.1)
+            if stopped.is_set() or not self.heap:
+                return None
+            self.running += 1
+            return heapq.heappop(self.heap)[2]
+
+    def finish(self) -> bool:
+        """Marks a step done; True when it was the last of all."""
+        with self.changed:
+            self.running -= 1
+            self.changed.notify_all()
+            return not self.running and not self.heap
+
+
+def work_through(
+    first: Iterable[_S],
+    do: Callable[[_S], tuple[_T | None, Sequence[_S]]],
+    workers: int,
+    order: Callable[[_S], Any],
+) -> Iterator[_T]:
+    """What `do` makes of every step, run on `workers` background threads: each call returns an item (None:
+    nothing to pass on) and the steps that follow it, queued at once; waiting steps run smallest `order`
+    first. Items come in the order they are made, at most `workers` of them waiting unread.
+
+    The first error of any step reaches the caller; when the caller stops, every thread stops after at
+    most the step it is running.
+    """
+    steps = _Steps(first, order)
+    if not steps.heap:
+        return
+    made: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=workers)
+    stopped = threading.Event()
+
+    def offer(kind: str, value: Any) -> bool:
+        while not stopped.is_set():
+            try:
+                made.put((kind, value), timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def work() -> None:
+        while (step := steps.take(stopped)) is not None:
+            try:
+                item, following = do(step)
+            except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
+                offer("error", exc)
+                return
+            steps.add(following)
+            if item is not None and not offer("item", item):
+                return
+            if steps.finish():
+                offer("done", None)
+
+    for _ in range(max(1, workers)):
+        threading.Thread(target=work, name="intercom-steps", daemon=True).start()
+    try:
+        while True:
+            kind, value = made.get()
+            if kind == "error":
+                raise value
+            if kind == "done":
+                return
+            yield value
+    finally:
+        stopped.set()
 
 
 def merge_ahead(chains: Sequence[Iterator[_T]], workers: int, depth: int | None = None) -> Iterator[_T]:

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future
 from contextlib import closing
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -33,6 +34,7 @@ from .arrow_pages import (
     page_ids,
     page_records,
     parse_together,
+    parsed_alone,
     part_items,
     records_of,
     root_items,
@@ -49,7 +51,17 @@ from .history import HISTORY_TABLES, check_history_mode
 from .records import Record, epoch_seconds, plain_row
 from .search import contacts_updated_query, exact_updated_query
 from .skips import Skips, selected_tables
-from .slices import ChunkLimit, Slice, SlicedSearch, probe_span, scheme_for, total_of, worth_slicing
+from .slices import (
+    ChunkLimit,
+    Slice,
+    SlicedSearch,
+    edges_needed,
+    probe_edges,
+    scheme_for,
+    span_of,
+    total_of,
+    worth_slicing,
+)
 from .windows import DAY, time_windows
 
 QUERIES = {"contacts": contacts_updated_query, "exact": exact_updated_query}
@@ -143,6 +155,8 @@ def search(cursor: Any, *, run: Run, entry: Entry) -> Iterator[Page]:
     run.check_mode(entry)
     start, end = _epoch(cursor.start_value), _epoch(cursor.end_value)
     query = QUERIES[entry.query or "exact"](start, end)
+    descending = entry.sort == "desc"
+    opening = SearchOpening.asked(run, entry, query, start, end, backfill=_nothing_loaded(cursor))
     shape = run.shape(entry)
     dates = run.dates(entry)
     parser = run.pages.parser(shape, (entry.data_key,), **{".".join(SEARCH_CURSOR): "text"})
@@ -150,7 +164,6 @@ def search(cursor: Any, *, run: Run, entry: Entry) -> Iterator[Page]:
         dlt.current.resource_state(), run.option(entry.cursor and entry.cursor.lookback), cursor
     )
     since = start or 0
-    descending = entry.sort == "desc"
     reading = ChunkReading.of(entry, end, _epoch(cursor.last_value), since)
 
     def reached_the_start(body: Any) -> bool:
@@ -159,9 +172,7 @@ def search(cursor: Any, *, run: Run, entry: Entry) -> Iterator[Page]:
 
     def pages() -> Iterator[Page]:
         stop_after = reached_the_start if descending else None
-        order = "descending" if descending else "ascending"
-        chain = run.client.search_pages(entry.endpoint, query, parser, order, stop_after=stop_after)
-        bodies = _sliced_if_large(chain, run, entry, parser, query, start, end, reading)
+        bodies = _sliced_if_large(opening, run, entry, parser, stop_after, reading)
         with closing(bodies):  # a chunk's end stops the chain's read-ahead thread at once
             for piece, body in bodies:
                 keep = recent.keep if piece is None else _within(piece, recent.keep)
@@ -184,45 +195,116 @@ def search(cursor: Any, *, run: Run, entry: Entry) -> Iterator[Page]:
 
 
 def _sliced_if_large(
-    chain: Iterator[Any],
+    opening: SearchOpening,
     run: Run,
     entry: Entry,
     parser: Any,
-    query: Any,
-    start: int | None,
-    end: int | None,
+    stop_after: Callable[[Any], bool] | None,
     reading: ChunkReading,
 ) -> Iterator[tuple[Slice | None, Any]]:
-    """The chain's bodies (slice None) when its range is small; else, its first page told how large, the
+    """The search's bodies (slice None) when its range is small; else, its first page told how large, the
     range read as concurrent slices (slices.py), each body with its slice: all of them, or under chunking
     the lowest slices holding a chunk's rows."""
-    first = next(chain, None)
-    if first is None:
-        return
+    first = opening.first_page(parser)
+    # decided before the page is handed on: the caller converts its rows in place (see `search_pages`)
+    cursor = None if stop_after is not None and stop_after(first) else body_value(first, SEARCH_CURSOR)
     total = total_of(first)
-    worth = worth_slicing(total)
-    scheme, span = _scheme_and_span(run, entry, first, query, start, end) if worth else (None, None)
+    scheme, span = opening.scheme_and_span(first) if worth_slicing(total) else (None, None)
     if scheme is None or span is None:
+        if cursor is None:
+            yield None, first
+            return
         # the rest of the chain is read ahead only now: read before the choice, its pages were wasted
-        rest = read_ahead(chain)
+        rest = read_ahead(
+            run.client.search_pages(
+                entry.endpoint, opening.query, parser, opening.order, stop_after=stop_after, cursor=cursor
+            )
+        )
         try:
             yield None, first
             yield from ((None, body) for body in rest)
         finally:
             rest.close()  # type: ignore[attr-defined]
         return
-    chain.close()  # type: ignore[attr-defined]
     sliced = SlicedSearch(run.client, entry.endpoint, scheme, parser, probes=span[1])
     if span[0] is None:
         return
     low, stop = span[0]
-    plan = sliced.plan(low, stop, total, open_end=end is None, chunk=reading.slice_limit())
+    end = opening.end
+    chunk = reading.slice_limit()
+    if chunk is None or chunk.rows >= total:
+        logger.info(f"{entry.name}: {total:,} rows read as slices ({sliced.probes} probe calls)")
+        yield from sliced.stream(low, stop, total, open_end=end is None)
+        return
+    plan = sliced.plan(low, stop, total, open_end=end is None, chunk=chunk)
     reading.more = not plan.complete
-    chunk = f", a chunk of {plan.rows:,} rows" if reading.more else ""
     logger.info(
-        f"{entry.name}: {total:,} rows read as {len(plan.slices)} slices{chunk} ({sliced.probes} probe calls)"
+        f"{entry.name}: {total:,} rows read as {len(plan.slices)} slices, a chunk of {plan.rows:,} rows"
+        f" ({sliced.probes} probe calls)"
     )
     yield from sliced.bodies(plan)
+
+
+@dataclass(frozen=True)
+class SearchOpening:
+    """A search's first page, asked for at once: GET /data_attributes, which types it, runs meanwhile, and
+    the page is read once the feed's shape is known. On a first run, which may be a backfill, what slicing
+    needs besides is asked for at the same time: how to cut the range (GET /me for contacts) and the edge
+    of the range the first page does not hold. Each is a request's latency before the first slice; a run
+    with a cursor (nothing changed: one search call) asks for them only once its first page says it is
+    large."""
+
+    run: Run
+    entry: Entry
+    query: Any
+    start: int | None
+    end: int | None
+    page: Future[Any]
+    ahead: tuple[Future[Any], Future[dict[str, int | None]]] | None
+
+    @classmethod
+    def asked(
+        cls, run: Run, entry: Entry, query: Any, start: int | None, end: int | None, backfill: bool
+    ) -> SearchOpening:
+        order = _order(entry)
+        page = run.client.submit(run.client.search_page, entry.endpoint, query, whole_json, order)
+        opening = cls(run, entry, query, start, end, page, None)
+        return replace(opening, ahead=opening._scheme_and_edges()) if backfill else opening
+
+    @property
+    def order(self) -> str:
+        return _order(self.entry)
+
+    def first_page(self, parser: Any) -> Any:
+        """The first page, read by `parser` (Arrow) where it can be, else decoded JSON."""
+        return parsed_alone(self.page.result(), parser)
+
+    def scheme_and_span(self, first: Any) -> tuple[Any, tuple[tuple[int, int] | None, int]]:
+        """How the feed's range is cut, and the range (`span_of`) with the probes it took. The first page
+        holds one edge: the newest row when sorted newest first, else the oldest."""
+        scheme, edges = self.ahead or self._scheme_and_edges()
+        found = {self.order: _edge_of(first, self.entry, self.order), **edges.result()}
+        return scheme.result(), (span_of(self.start, self.end, found), len(found) - 1)
+
+    def _scheme_and_edges(self) -> tuple[Future[Any], Future[dict[str, int | None]]]:
+        client, entry = self.run.client, self.entry
+        orders = [order for order in edges_needed(self.end) if order != self.order]
+        scheme = client.submit(scheme_for, client, entry.query == "contacts")
+        return scheme, client.submit(probe_edges, client, entry.endpoint, self.query, orders)
+
+
+def _nothing_loaded(cursor: Any) -> bool:
+    """Whether the cursor is where a first run starts (dlt keeps `initial_value` as its `last_value`)."""
+    return bool(_epoch(cursor.last_value) == _epoch(cursor.initial_value))
+
+
+def _order(entry: Entry) -> str:
+    return "descending" if entry.sort == "desc" else "ascending"
+
+
+def _edge_of(first: Any, entry: Entry, order: str) -> int | None:
+    pick = newest if order == "descending" else oldest
+    return pick(first, entry.data_key, "updated_at")
 
 
 @dataclass
@@ -283,24 +365,6 @@ class ChunkReading:
 def _reads_per_row(feed: Entry) -> bool:
     """Whether a selected table read from `feed` makes requests for each of its rows (details, sub-lists)."""
     return bool(selected_tables(entry for entry in descendants(feed.name) if entry.paging in PER_ROW_PAGING))
-
-
-def _scheme_and_span(
-    run: Run, entry: Entry, first: Any, query: Any, start: int | None, end: int | None
-) -> tuple[Any, Any]:
-    """How the feed's range is cut (GET /me for contacts) and the range with its probe count, asked for at
-    once: each is a request's latency before the first slice is planned. The first page holds one edge of
-    the range already: its newest row when sorted newest first, else its oldest (`query` is the chain's)."""
-    if entry.sort == "desc":
-        known = {"descending": newest(first, entry.data_key, "updated_at")}
-    else:
-        known = {"ascending": oldest(first, entry.data_key, "updated_at")}
-    work = (
-        lambda: scheme_for(run.client, entry.query == "contacts"),
-        lambda: probe_span(run.client, entry.endpoint, query, start, end, known),
-    )
-    scheme, span = run.client.map_concurrently(lambda call: call(), work)
-    return scheme, span
 
 
 def _within(piece: Slice, keep: Any) -> Any:
