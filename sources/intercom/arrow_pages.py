@@ -76,6 +76,9 @@ class RecordShape:
     """The workspace's custom attributes by their API name (GET /data_attributes) -> dlt type."""
     custom_columns: CustomColumns | None = None
     """The column each custom attribute loads into (custom_columns.py); None: dlt's naming."""
+    _root_timestamps: dict[pa.Schema, list[str]] = field(
+        default_factory=dict, init=False, compare=False, repr=False
+    )
 
     @classmethod
     def of(
@@ -102,6 +105,19 @@ class RecordShape:
             return self.custom_columns.column(name)
         parent = _column_name(self.custom_key or "")
         return _NAMING.shorten_fragments(parent, _NAMING.normalize_identifier(name))
+
+    def root_timestamps(self, schema: pa.Schema) -> list[str]:
+        """The top-level scalar columns of records of `schema` that hold timestamps; worked out once per
+        schema (a feed's pages share one), since per page of 150 contacts it cost 0.8 ms."""
+        found = self._root_timestamps.get(schema)
+        if found is None:
+            found = [
+                column.name
+                for column in schema
+                if _is_scalar(column.type) and self.is_timestamp(column.name, column.name, False)
+            ]
+            self._root_timestamps[schema] = found
+        return found
 
     def record_type(self) -> pa.StructType:
         """The record as the JSON reader should type it; fields not named here are inferred."""
@@ -241,19 +257,29 @@ def _list_at(table: pa.Table, list_path: Sequence[str]) -> pa.ListArray:
     return array
 
 
-def convert_root_timestamps(records: pa.StructArray, shape: RecordShape) -> pa.Table:
-    """Records as a table of their top-level fields, the top-level timestamps converted.
+def convert_root_timestamps(records: pa.Table, shape: RecordShape) -> pa.Table:
+    """Records (a table of their top-level fields, `records_of`) with the top-level timestamps converted.
 
     Lists and nested objects stay as they are: `root_table` flattens them. Cursors (`updated_at`) can
     then be compared as datetimes, as dlt's incremental does with the row path's rows.
     """
-    names, arrays = [], []
-    for arrow_field, array in zip(records.type, records.flatten(), strict=True):
-        if _is_scalar(array.type) and shape.is_timestamp(arrow_field.name, arrow_field.name, False):
-            array = to_timestamp(array, arrow_field.name)
-        names.append(arrow_field.name)
-        arrays.append(array)
-    return pa.Table.from_arrays(arrays, names=names)
+    timestamps = set(shape.root_timestamps(records.schema))
+    columns = [
+        to_timestamp(column, name) if name in timestamps else column
+        for name, column in zip(records.column_names, records.columns, strict=True)
+    ]
+    return pa.Table.from_arrays(columns, names=records.column_names)
+
+
+def check_root_timestamps(records: pa.Table, shape: RecordShape) -> None:
+    """Raises ArrowShapeError where `convert_root_timestamps` would: a timestamp that is no number."""
+    for name in shape.root_timestamps(records.schema):
+        data_type = records.schema.field(name).type
+        if not any(check(data_type) for check in _NUMERIC_TIME):
+            raise ArrowShapeError(f"timestamp field {name} holds {data_type}")
+
+
+_NUMERIC_TIME: Final = (pa.types.is_timestamp, pa.types.is_null, pa.types.is_integer, pa.types.is_floating)
 
 
 def to_timestamp(array: pa.Array, name: str) -> pa.Array:
@@ -460,12 +486,14 @@ class Pages:
 
 
 def records_of(body: Any, data_key: str, shape: RecordShape | None, dates: frozenset[str]) -> Page:
-    """The records of a body: an Arrow table of their top-level fields (root timestamps converted)
-    when the body was read as Arrow and fits the shape, else dicts with their timestamps converted."""
+    """The records of a body: an Arrow table of their top-level fields when the body was read as Arrow and
+    fits the shape, its timestamps as the API sent them (`with_root_timestamps` converts a batch of pages
+    at once), else dicts with their timestamps converted."""
     if isinstance(body, pa.Table) and shape is not None:
-        records = records_at(body, (data_key,))
+        records = pa.Table.from_struct_array(records_at(body, (data_key,)))
         try:
-            return convert_root_timestamps(records, shape)
+            check_root_timestamps(records, shape)
+            return records
         except ArrowShapeError as exc:
             logger.info(f"a page of {shape.table} goes the row path: {exc}")
             rows = records.to_pylist()
@@ -474,18 +502,37 @@ def records_of(body: Any, data_key: str, shape: RecordShape | None, dates: froze
     return [convert_timestamps(row, dates) for row in rows]
 
 
+def with_root_timestamps(page: Page, shape: RecordShape | None, dates: frozenset[str]) -> Page:
+    """Pages from `records_of`, gathered (`batched`), with their top-level timestamps converted: ~1.3 ms a
+    call whatever the rows, which per page of 150 contacts was 2.4 s of a 200,000-contact extract. What the
+    Arrow path cannot convert goes the row path."""
+    if not isinstance(page, pa.Table) or shape is None:
+        return page
+    try:
+        return convert_root_timestamps(page, shape)
+    except (ArrowShapeError, pa.ArrowInvalid) as exc:
+        logger.info(f"a batch of {shape.table} goes the row path: {exc}")
+        return [convert_timestamps(row, dates) for row in page.to_pylist()]
+
+
 def changed_rows(page: Page, keep: Callable[[list[str], list[int]], list[bool]]) -> Page | None:
     """The rows of `page` that `keep` (given each row's id and `updated_at` in unix seconds) keeps; None
     for an empty Arrow page, which is not passed on (an empty list is, as dlt's incremental expects)."""
     if isinstance(page, pa.Table):
         if not page.num_rows:
             return None
-        micros = page.column("updated_at").cast(pa.int64())
-        seconds = pc.divide(micros, 1_000_000).to_pylist()
+        seconds = _unix_seconds(page.column("updated_at")).to_pylist()
         kept = keep(page.column("id").to_pylist(), seconds)
         return page if all(kept) else page.filter(pa.array(kept, type=pa.bool_()))
     kept = keep([row["id"] for row in page], [epoch_seconds(row["updated_at"]) for row in page])
     return [row for row, keeps in zip(page, kept, strict=True) if keeps]
+
+
+def _unix_seconds(column: Any) -> Any:
+    """Whole unix seconds of a column as the API sends it (numbers) or as converted (timestamps)."""
+    if pa.types.is_timestamp(column.type):
+        return pc.divide(column.cast(pa.int64()), 1_000_000)
+    return column.cast(pa.int64(), safe=False)
 
 
 def page_ids(page: Page) -> list[str]:
@@ -531,13 +578,18 @@ def _extreme(body: Any, data_key: str, field_name: str, arrow_pick: Any, pick: A
 
 
 def whole_json(content: bytes) -> bytes:
-    """A body as it came, once known to be whole JSON (`parse_together` reads it later, with others): a
-    body cut short raises, and is asked for again like any truncated page."""
+    """A body as it came, once known to be whole JSON (`parse_together` reads it later, with others)."""
+    decoded_json(content)
+    return content
+
+
+def decoded_json(content: bytes) -> Any:
+    """A body decoded as JSON, as a `BodyParser`: a body cut short raises, and is asked for again like any
+    truncated page."""
     try:
-        json.loadb(content)
+        return json.loadb(content)
     except ValueError as exc:
         raise pa.ArrowInvalid(f"not a whole JSON document: {exc}") from exc
-    return content
 
 
 def parse_together(bodies: Sequence[Any], parse: BodyParser) -> list[Any]:
@@ -626,7 +678,7 @@ def part_items(
             joined = pa.concat_tables(bodies, promote_options="permissive")
             parts = records_at(joined, path)
             if len(parts):
-                records = convert_root_timestamps(parts, shape).drop_columns(
+                records = convert_root_timestamps(pa.Table.from_struct_array(parts), shape).drop_columns(
                     [name for name in (parent_column,) if name in parts.type.names]
                 )
                 parents = pc.take(joined.column("id"), parent_index(joined, path))

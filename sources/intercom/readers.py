@@ -39,6 +39,7 @@ from .arrow_pages import (
     records_of,
     root_items,
     whole_json,
+    with_root_timestamps,
 )
 from .catalogue import PER_ROW_PAGING, Entry, descendants
 from .chunks import Chunking, FeedChunk, current_chunking
@@ -183,7 +184,8 @@ def search(cursor: Any, *, run: Run, entry: Entry) -> Iterator[Page]:
                     return
 
     try:
-        for page in batched(pages(), settings.ARROW_BATCH_ROWS):
+        for batch in batched(pages(), settings.ARROW_BATCH_ROWS):
+            page = with_root_timestamps(batch, shape, dates)
             yield from [page] if entry.internal else table(page, run=run, entry=entry)
     finally:
         recent.prune()
@@ -233,8 +235,10 @@ def _sliced_if_large(
     end = opening.end
     chunk = reading.slice_limit()
     if chunk is None or chunk.rows >= total:
-        logger.info(f"{entry.name}: {total:,} rows read as slices ({sliced.probes} probe calls)")
         yield from sliced.stream(low, stop, total, open_end=end is None)
+        logger.info(
+            f"{entry.name}: {total:,} rows read as {sliced.slices} slices ({sliced.probes} probe calls)"
+        )
         return
     plan = sliced.plan(low, stop, total, open_end=end is None, chunk=chunk)
     reading.more = not plan.complete
@@ -399,7 +403,9 @@ def scroll(cursor: Any, *, run: Run, entry: Entry) -> Iterator[Page]:
             live.update(page_ids(page))
             yield page
 
-    yield from batched(pages(), settings.ARROW_BATCH_ROWS)
+    yield from (
+        with_root_timestamps(batch, shape, dates) for batch in batched(pages(), settings.ARROW_BATCH_ROWS)
+    )
     release_free_memory()
     if run.reconciling and entry.reconciled:
         yield from gone_markers(entry.reconciled, live)

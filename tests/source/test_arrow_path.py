@@ -19,12 +19,12 @@ import pytest
 from sources.intercom.arrow_pages import (
     ArrowShapeError,
     RecordShape,
-    convert_root_timestamps,
     envelope_schema,
     parse_body,
-    records_at,
+    records_of,
     root_table,
     split_rows_with_children,
+    with_root_timestamps,
 )
 from sources.intercom.records import CONTACT
 from tests.source.conftest import Harness, start_harness
@@ -126,7 +126,8 @@ def contact(**fields: Any) -> dict[str, Any]:
 def shaped(records: list[dict[str, Any]]) -> tuple[pa.Table, pa.Table]:
     shape = RecordShape.of("contacts", CONTACT, {"Plan Tier": "text", "Last Demo": "timestamp"})
     schema = envelope_schema(("data",), shape.record_type(), **{"pages.next.starting_after": pa.string()})
-    table = convert_root_timestamps(records_at(parse_body(contacts_body(records), schema), ("data",)), shape)
+    page = records_of(parse_body(contacts_body(records), schema), "data", shape, frozenset())
+    table = with_root_timestamps(page, shape, frozenset())
     plain, with_children = split_rows_with_children(table, shape)
     return root_table(plain, shape, "load-1"), with_children
 

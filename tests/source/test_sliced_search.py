@@ -6,6 +6,9 @@ Slice sizes are made small here (150 rows, slicing from 300) so that a few hundr
 
 from __future__ import annotations
 
+import json
+import math
+import threading
 import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -301,3 +304,51 @@ def test_an_error_in_any_slice_reaches_the_reader() -> None:
     sliced = SlicedSearch(Failing([5] * 400), "/conversations/search", ExactSlicing(), None)  # type: ignore[arg-type]
     with pytest.raises(RuntimeError, match="page 2 failed"):
         list(sliced.stream(0, 10, 400, open_end=False))
+
+
+def test_a_large_backfill_reads_larger_slices_up_to_a_share_of_a_chain() -> None:
+    """10,000 rows spread evenly, 8 chains: slices of 0.7 x 10,000 / 8 = 875 rows rather than 150, so that
+    fewer slices end in a part-filled page; still one page of counting per slice and no more."""
+    slices, calls = streamed(list(range(0, 100_000, 10)), 0, 100_000)
+    assert len(slices) == 12  # ceil(10,000 / 875)
+    assert calls == sum(
+        math.ceil(sum(piece.holds(t) for t in range(0, 100_000, 10)) / 150) for piece in slices
+    )
+
+
+def test_requests_in_flight_stay_within_the_concurrency_while_answered_pages_are_parsed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A page's parse does not hold one of the `SLICE_CONCURRENCY` requests: the next request goes while it
+    runs, and there are never more requests at once than that."""
+    monkeypatch.setattr(settings, "SLICE_CONCURRENCY", 2)
+    lock = threading.Lock()
+    state = {"requests": 0, "parses": 0, "most_requests": 0, "requests_beside_a_parse": 0}
+
+    def change(key: str, by: int) -> None:
+        with lock:
+            state[key] += by
+            state["most_requests"] = max(state["most_requests"], state["requests"])
+            if state["parses"] and state["requests"] == 2:
+                state["requests_beside_a_parse"] += 1
+
+    class Slow(CountingSearch):
+        def search_page(
+            self, path: str, query: Any, parse: Any, order: str, cursor: str | None = None
+        ) -> Any:
+            change("requests", 1)
+            time.sleep(0.01)
+            body = super().search_page(path, query, None, order, cursor)
+            change("requests", -1)
+            return parse(json.dumps(body).encode())
+
+    def slow_parse(content: bytes) -> Any:
+        change("parses", 1)
+        time.sleep(0.02)
+        change("parses", -1)
+        return json.loads(content)
+
+    sliced = SlicedSearch(Slow(list(range(3_000))), "/conversations/search", ExactSlicing(), slow_parse)  # type: ignore[arg-type]
+    assert sum(len(page["data"]) for _, page in sliced.stream(0, 3_000, 3_000, open_end=False)) >= 3_000
+    assert state["most_requests"] == 2
+    assert state["requests_beside_a_parse"] > 0
