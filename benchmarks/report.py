@@ -793,7 +793,8 @@ def sliced_calls_rows(e: Result) -> list[list[str]]:
         ["… the pages the rows need, ⌈rows / 150⌉", num(bound.pages)],
         ["… beyond those, search calls − ⌈rows / 150⌉: what slicing costs", num(derived)],
         [
-            "…… of which probes (`per_page` 1), as the connector logged them",
+            "…… of which probes, as the connector logged them: one-row pages (the range's edge), and"
+            " first pages of spans then cut again",
             num(probes) if probes is not None else "– (not logged)",
         ],
         [
@@ -812,8 +813,8 @@ def section_e(results: Result) -> list[str]:
     seconds, measured = load["seconds"], sliced_ratio(e)
     logged = load.get("slicing", {}).get(CONTACTS_FEED)
     plan = (
-        f"The connector planned {logged['slices']} slices of the {num(logged['rows'])} rows with"
-        f" {logged['probes']} probe calls."
+        f"The connector read the {num(logged['rows'])} rows as {logged['slices']} slices, planned as they"
+        f" were read, with {logged['probes']} probe calls."
         if logged
         else "The connector logged no slicing plan: the backfill was read as one chain."
     )

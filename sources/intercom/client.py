@@ -721,10 +721,12 @@ def work_through(
     do: Callable[[_S], tuple[_T | None, Sequence[_S]]],
     workers: int,
     order: Callable[[_S], Any],
+    depth: int | None = None,
 ) -> Iterator[_T]:
     """What `do` makes of every step, run on `workers` background threads: each call returns an item (None:
     nothing to pass on) and the steps that follow it, queued at once; waiting steps run smallest `order`
-    first. Items come in the order they are made, at most `workers` of them waiting unread.
+    first. Items come in the order they are made, at most `depth` (default `workers`) of them waiting
+    unread.
 
     The first error of any step reaches the caller; when the caller stops, every thread stops after at
     most the step it is running.
@@ -732,7 +734,7 @@ def work_through(
     steps = _Steps(first, order)
     if not steps.heap:
         return
-    made: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=workers)
+    made: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=depth or workers)
     stopped = threading.Event()
 
     def offer(kind: str, value: Any) -> bool:
