@@ -170,7 +170,8 @@ def assert_parts_exact(loads: Loads, conversation_id: str) -> None:
 def test_a_contact_updated_during_a_sliced_backfill_loads_its_newer_version(
     make_loads: Callable[..., Loads], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # small slices read one at a time: the open newest slice is read last
+    # small slices read one request at a time: spans are counted by their first pages in date order, so the
+    # open newest slice's page comes after the victim's
     monkeypatch.setattr(settings, "SLICE_ROWS", 150)
     monkeypatch.setattr(settings, "SLICE_MIN_ROWS", 300)
     monkeypatch.setattr(settings, "SLICE_CONCURRENCY", 1)
