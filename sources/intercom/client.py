@@ -734,20 +734,11 @@ def work_through(
     steps = _Steps(first, order)
     if not steps.heap:
         return
-    made: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=depth or workers)
-    stopped = threading.Event()
-
-    def offer(kind: str, value: Any) -> bool:
-        while not stopped.is_set():
-            try:
-                made.put((kind, value), timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
+    handoff = _Handoff(depth or workers)
+    offer = handoff.offer
 
     def work() -> None:
-        while (step := steps.take(stopped)) is not None:
+        while (step := steps.take(handoff.stopped)) is not None:
             try:
                 item, following = do(step)
             except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
@@ -763,14 +754,33 @@ def work_through(
         threading.Thread(target=work, name="intercom-steps", daemon=True).start()
     try:
         while True:
-            kind, value = made.get()
+            kind, value = handoff.items.get()
             if kind == "error":
                 raise value
             if kind == "done":
                 return
             yield value
     finally:
-        stopped.set()
+        handoff.stopped.set()
+
+
+class _Handoff:
+    """What background threads pass to the caller's thread: ("item" | "done" | "error", value) in a bounded
+    queue, and whether the caller has stopped reading."""
+
+    def __init__(self, depth: int) -> None:
+        self.items: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=depth)
+        self.stopped = threading.Event()
+
+    def offer(self, kind: str, value: Any) -> bool:
+        """Waits for room; False once the caller has stopped."""
+        while not self.stopped.is_set():
+            try:
+                self.items.put((kind, value), timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
 
 
 def merge_ahead(chains: Sequence[Iterator[_T]], workers: int, depth: int | None = None) -> Iterator[_T]:
@@ -780,20 +790,11 @@ def merge_ahead(chains: Sequence[Iterator[_T]], workers: int, depth: int | None 
     The first error of any chain reaches the caller; when the caller stops, every thread stops after at
     most the request it is making.
     """
-    slots: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=depth or workers)
+    handoff = _Handoff(depth or workers)
+    offer, stopped = handoff.offer, handoff.stopped
     todo: queue.SimpleQueue[Iterator[_T]] = queue.SimpleQueue()
     for chain in chains:
         todo.put(chain)
-    stopped = threading.Event()
-
-    def offer(kind: str, value: Any) -> bool:
-        while not stopped.is_set():
-            try:
-                slots.put((kind, value), timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
 
     def run_one(chain: Iterator[_T]) -> bool:
         try:
@@ -823,7 +824,7 @@ def merge_ahead(chains: Sequence[Iterator[_T]], workers: int, depth: int | None 
     try:
         finished = 0
         while finished < len(chains):
-            kind, value = slots.get()
+            kind, value = handoff.items.get()
             if kind == "error":
                 raise value
             if kind == "done":

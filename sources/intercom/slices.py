@@ -2,9 +2,11 @@
 
 A search's pages form one cursor chain: each page needs the one before it, so 200,000 contacts are 1,334
 requests in a row, about 22 minutes at the ~1 s a real search page takes. A backfill instead cuts its range
-of `updated_at` into slices of about `SLICE_ROWS` rows, sized from `total_count` probes (a page of one row
-costs one call), and reads up to `SLICE_CONCURRENCY` slices at once, every request under the run's one rate
-limiter. A range of at most `SLICE_MIN_ROWS` rows is read as one chain, as before: an incremental run with
+of `updated_at` into slices of about `SLICE_ROWS` rows (`SlicedSearch.stream`): each span's first page tells
+its `total_count`, and makes it a slice or has it cut again. Up to `SLICE_CONCURRENCY` requests run at once,
+the next going to the slice with the most pages left, every request under the run's one rate limiter. A
+chunk of a backfill (chunks.py) is planned first with one-row probes (`SlicedSearch.plan`), then read the
+same way. A range of at most `SLICE_MIN_ROWS` rows is read as one chain, as before: an incremental run with
 nothing changed still costs one search call.
 
 Edges: each slice is a half-open range [start, end) of unix seconds, and its rows are filtered to exactly
