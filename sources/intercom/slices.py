@@ -177,20 +177,27 @@ class SlicedSearch:
         slice_rows = max(
             settings.SLICE_ROWS, int(settings.SLICE_CHAIN_SHARE * total / settings.SLICE_CONCURRENCY)
         )
-        parts = self._parts(root, total, stop, slice_rows)
+
+        def cut(piece: Slice, count: int) -> list[Slice]:
+            return self._parts(piece, count, stop, slice_rows)
+
+        parts = cut(root, total)
         first = [_Step(part, None) for part in parts] if parts else [_Step(root, total)]
-        yield from self._read(first, stop, slice_rows)
+        yield from self._read(first, cut)
 
     def bodies(self, plan: Plan) -> Iterator[tuple[Slice, Any]]:
         """Every page of every slice of a plan, as (slice, body)."""
         first = [_Step(piece, count) for piece, count in zip(plan.slices, plan.counts, strict=True)]
-        yield from self._read(first, stop=0, slice_rows=0)  # counted spans: never cut
+        yield from self._read(first)
 
-    def _read(self, first: list[_Step], stop: int, slice_rows: int) -> Iterator[tuple[Slice, Any]]:
+    def _read(
+        self, first: list[_Step], cut: Callable[[Slice, int], list[Slice]] | None = None
+    ) -> Iterator[tuple[Slice, Any]]:
         """The pages of the steps' slices, up to `SLICE_CONCURRENCY` requests at once: spans still to be
-        counted first, then the next page of the slice with the most pages left. A backfill ends with its
-        last chain, and a long one started late runs on alone (200,000 contacts at 500 ms: the last 10 s of
-        45 had fewer and fewer slices in flight with the slices taken in date order)."""
+        counted first (`cut` again when their count asks for it), then the next page of the slice with the
+        most pages left. A backfill ends with its last chain, and a long one started late runs on alone
+        (200,000 contacts at 500 ms: the last 10 s of 45 had fewer and fewer slices in flight with the
+        slices taken in date order)."""
 
         requests = threading.Semaphore(settings.SLICE_CONCURRENCY)
 
@@ -204,7 +211,7 @@ class SlicedSearch:
                     step.cursor,
                 )
             count = total_of(body) if step.count is None else step.count
-            parts = self._parts(step.piece, count, stop, slice_rows) if step.count is None else []
+            parts = cut(step.piece, count) if step.count is None and cut is not None else []
             with self._counting:
                 self.probes += bool(parts)
                 self.slices += not parts and not step.pages
@@ -223,10 +230,10 @@ class SlicedSearch:
     def _floor(self, start: int) -> int:
         return self.scheme.floor(start) if isinstance(self.scheme, DaySlicing) else start
 
-    def _parts(self, piece: Slice, count: int, stop: int, slice_rows: int | None = None) -> list[Slice]:
+    def _parts(self, piece: Slice, count: int, stop: int, slice_rows: int) -> list[Slice]:
         """`piece` cut into as many equal spans as `count` rows ask for (an open piece up to `stop`, its last
         part still open); none if it fits a slice or cannot be cut (one second, one local day)."""
-        parts = math.ceil(count / (slice_rows or settings.SLICE_ROWS))
+        parts = math.ceil(count / slice_rows)
         bounds = self.scheme.cut(piece.start, piece.end or stop, parts) if parts > 1 else []
         if not bounds:
             return []
@@ -351,23 +358,6 @@ class Plan:
     """The rows the probes counted in each slice."""
 
 
-def probe_span(
-    client: IntercomClient,
-    path: str,
-    query: Filter,
-    start: int | None,
-    end: int | None,
-    known: dict[str, int | None] | None = None,
-) -> tuple[tuple[int, int] | None, int]:
-    """[low, stop) of a backfill (`span_of`), and the probe calls it took: the edges not `known` by order
-    (where the search's first page told them) are probed at once, a one-row page each."""
-    found = dict(known or {})
-    found.update(
-        probe_edges(client, path, query, [order for order in edges_needed(end) if order not in found])
-    )
-    return span_of(start, end, found), len(found) - len(known or {})
-
-
 def edges_needed(end: int | None) -> tuple[str, ...]:
     """The edges of a range `span_of` needs: the oldest row, and the newest unless the range has an end."""
     return ("ascending",) if end is not None else ("ascending", "descending")
@@ -403,8 +393,7 @@ def _edge(client: IntercomClient, path: str, query: Filter, order: str) -> int |
 def _one_row_page(client: IntercomClient, path: str, query: Filter, order: str) -> dict[str, Any]:
     """The first page of one row of a search sorted by `updated_at` in `order`: one call, which tells the
     query's `total_count` and its first row."""
-    body = {"query": query, "pagination": {"per_page": 1}, "sort": {"field": "updated_at", "order": order}}
-    page: dict[str, Any] = client.request_body("POST", path, None, json_body=body)
+    page: dict[str, Any] = client.search_page(path, query, None, order, per_page=1)
     return page
 
 

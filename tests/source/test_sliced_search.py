@@ -21,7 +21,15 @@ import pytest
 from intercom_sim.workspace import DAY
 from sources.intercom import settings
 from sources.intercom.search import exact_updated_query
-from sources.intercom.slices import DaySlicing, ExactSlicing, Plan, Slice, SlicedSearch, probe_span
+from sources.intercom.slices import (
+    DaySlicing,
+    ExactSlicing,
+    Plan,
+    Slice,
+    SlicedSearch,
+    probe_edges,
+    span_of,
+)
 from tests.robustness.support import differences, loaded_updated_at, truth_updated_at
 from tests.source.conftest import Harness, start_harness
 
@@ -176,28 +184,22 @@ class CountingSearch:
     def map_concurrently(self, call: Any, items: list[Any]) -> list[Any]:
         return [call(item) for item in items]
 
-    def request_body(self, method: str, path: str, parse: Any, json_body: dict[str, Any]) -> dict[str, Any]:
-        self.calls += 1
-        query = json_body["query"]
-        conditions = query["value"] if isinstance(query["value"], list) else [query]
-        bounds = {condition["operator"]: condition["value"] for condition in conditions}
-        matched = sorted(t for t in self.stamps if bounds[">"] < t < bounds.get("<", 10**12))
-        if "sort" in json_body:
-            descending = json_body["sort"]["order"] == "descending"
-            edge = matched[-1] if descending else matched[0]
-            return {"total_count": len(matched), "data": [{"updated_at": edge}] if matched else []}
-        return {"total_count": len(matched), "data": []}
-
     def search_page(
-        self, path: str, query: Any, parse: Any, order: str, cursor: str | None = None
+        self,
+        path: str,
+        query: Any,
+        parse: Any,
+        order: str,
+        cursor: str | None = None,
+        per_page: int | None = None,
     ) -> dict[str, Any]:
-        """A page of 150 rows, the next page's cursor being the offset it starts at."""
+        """A page of `per_page` rows (150) in `order`; the next page's cursor is its starting offset."""
         self.calls += 1
-        offset = int(cursor or 0)
-        matched = sorted(t for t in self.stamps if self.matches(query, t))
-        more = offset + settings.PER_PAGE < len(matched)
-        following = {"next": {"starting_after": str(offset + settings.PER_PAGE)}} if more else {}
-        rows = [{"updated_at": t} for t in matched[offset : offset + settings.PER_PAGE]]
+        size, offset = per_page or settings.PER_PAGE, int(cursor or 0)
+        matched = sorted((t for t in self.stamps if self.matches(query, t)), reverse=order == "descending")
+        more = offset + size < len(matched)
+        following = {"next": {"starting_after": str(offset + size)}} if more else {}
+        rows = [{"updated_at": t} for t in matched[offset : offset + size]]
         return {"total_count": len(matched), "data": rows, "pages": following}
 
     @staticmethod
@@ -234,10 +236,9 @@ def test_a_last_part_counted_empty_is_still_read() -> None:
 
 def test_the_oldest_row_is_probed_even_below_a_start_so_slices_are_cut_where_the_rows_are() -> None:
     api, query = CountingSearch(list(range(9_000, 10_000))), exact_updated_query(0, None)
-    span, probes = probe_span(api, "/conversations/search", query, 0, None, {"descending": 9_999})  # type: ignore[arg-type]
-    assert span == (9_000, 10_000) and probes == 1
-    span, _ = probe_span(api, "/conversations/search", query, 9_500, None, {"descending": 9_999})  # type: ignore[arg-type]
-    assert span == (9_500, 10_000), "never below the run's start"
+    edges = {"descending": 9_999, **probe_edges(api, "/conversations/search", query, ["ascending"])}  # type: ignore[arg-type]
+    assert span_of(0, None, edges) == (9_000, 10_000) and api.calls == 1
+    assert span_of(9_500, None, edges) == (9_500, 10_000), "never below the run's start"
 
 
 def test_the_slices_with_the_most_pages_left_are_read_first(monkeypatch: pytest.MonkeyPatch) -> None:
