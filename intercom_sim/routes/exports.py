@@ -3,8 +3,10 @@
 POST /export/content/data, GET /export/content/data/{job}, POST /export/cancel/{job}, and
 GET /download/content/data/{job} (a gzipped CSV of `EXPORT_CSV_COLUMNS`).
 
-A job moves pending -> in_progress -> completed / no_data / failed on the wall clock (`export_delay_seconds`);
-one active job per workspace; a completed download expires after `export_expiry_seconds`.
+A job moves pending -> in_progress -> completed / no_data / failed on the wall clock, taking the
+`export_delay_seconds` in force when it was created (a knob changed later moves only later jobs, as one real
+job's run time is its own); one active job per workspace; a completed download expires after
+`export_expiry_seconds`.
 """
 
 from __future__ import annotations
@@ -55,6 +57,7 @@ class ExportJob:
     created_at_after: int
     created_at_before: int
     created_wall: float
+    duration: float
     final_status: str | None = None
     completed_wall: float | None = None
     rows: list[JSON] = field(default_factory=list)
@@ -83,7 +86,7 @@ class ExportRoutes(SimParts):
             job_id = "".join(
                 self._export_rng.choice("abcdefghijklmnopqrstuvwxyz0123456789") for _ in range(15)
             )
-            job = ExportJob(job_id, after, before, time.monotonic())
+            job = ExportJob(job_id, after, before, time.monotonic(), self.knobs.export_delay_seconds)
             self._exports[job_id] = job
             return ok(dumps(self._export_json(job)))
 
@@ -91,10 +94,9 @@ class ExportRoutes(SimParts):
         if job.final_status is not None:
             return job.final_status
         elapsed = time.monotonic() - job.created_wall
-        delay = self.knobs.export_delay_seconds
-        if elapsed < delay / 2:
+        if elapsed < job.duration / 2:
             return "pending"
-        if elapsed < delay:
+        if elapsed < job.duration:
             return "in_progress"
         job.completed_wall = time.time()
         if self.knobs.export_fail:

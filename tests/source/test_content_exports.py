@@ -201,7 +201,7 @@ def test_rows_keep_sentinels_and_convert_timestamps() -> None:
 
 
 def test_a_job_left_pending_by_another_run_is_waited_for_then_ours_runs(sim: Any) -> None:
-    sim.knobs.export_delay_seconds = 0.6
+    sim.knobs.export_delay_seconds = 0.6  # their job keeps the delay it was created with
     start, end = all_time(sim)
     theirs = raw_call(sim, "POST", "/export/content/data", {"created_at_after": 0, "created_at_before": 1})
     assert theirs.status_code == 200
@@ -266,14 +266,17 @@ def test_a_job_failing_twice_stops_the_run_without_moving_the_cursor(sim: Any) -
 
 
 def test_a_job_canceled_by_someone_else_is_created_again(sim: Any) -> None:
-    sim.knobs.export_delay_seconds = 0.3
+    """The first job would run 30 s, so it is still running when it is canceled however slow the machine;
+    the job created in its place takes the fixture's 0.05 s."""
+    sim.knobs.export_delay_seconds = 30
     client = make_client(sim)
     canceled: list[str] = []
 
     def cancel_first(job: str, status: str) -> None:
         if status in ("pending", "in_progress") and not canceled:
             canceled.append(job)
-            raw_call(sim, "POST", f"/export/cancel/{job}")
+            assert raw_call(sim, "POST", f"/export/cancel/{job}").json()["status"] == "canceled"
+            sim.knobs.export_delay_seconds = 0.05
 
     on_status(client, cancel_first)
     start, end = all_time(sim)
