@@ -587,6 +587,8 @@ class FieldIndex:
         """The sort keys of a search sorted by this field (`build_results`), in order."""
         self.values = [key[0][1] for key in self.keys]
         self.objects = [obj for _, obj in pairs]
+        self.ids = [obj["id"] for obj in self.objects]
+        """Kept beside the objects: reading 200,000 ids out of their objects took 170 ms per new query."""
 
     def within(self, span: Span) -> list[JSON]:
         low, high = span
@@ -600,7 +602,7 @@ class FieldIndex:
         """The result set of a search matching `bounds` exactly and sorted by this field, as
         `build_results` makes it, with no object visited (the index is in that order already)."""
         positions = self._positions(bounds)
-        return ResultSet(self.keys[positions], [obj["id"] for obj in self.objects[positions]])
+        return ResultSet(self.keys[positions], self.ids[positions])
 
     def _positions(self, bounds: Bounds) -> slice:
         low, low_in, high, high_in = bounds

@@ -228,7 +228,7 @@ def _sliced_if_large(
         finally:
             rest.close()  # type: ignore[attr-defined]
         return
-    sliced = SlicedSearch(run.client, entry.endpoint, scheme, parser, probes=span[1])
+    sliced = SlicedSearch(run.client, entry.endpoint, scheme, parser, entry.data_key, probes=span[1])
     if span[0] is None:
         return
     low, stop = span[0]

@@ -3,7 +3,8 @@
 A search's pages form one cursor chain: each page needs the one before it, so 200,000 contacts are 1,334
 requests in a row, about 22 minutes at the ~1 s a real search page takes. A backfill instead cuts its range
 of `updated_at` into slices of about `SLICE_ROWS` rows (`SlicedSearch.stream`): each span's first page tells
-its `total_count`, and makes it a slice or has it cut again. Up to `SLICE_CONCURRENCY` requests run at once,
+its `total_count`, and makes it a slice or has it cut again (its page then starts the first of its parts
+when it can: `_Step.query`). Up to `SLICE_CONCURRENCY` requests run at once,
 the next going to the slice with the most pages left, every request under the run's one rate limiter. A
 chunk of a backfill (chunks.py) is planned first with one-row probes (`SlicedSearch.plan`), then read the
 same way. A range of at most `SLICE_MIN_ROWS` rows is read as one chain, as before: an incremental run with
@@ -38,7 +39,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from dlt.common import logger
 
 from . import settings
-from .arrow_pages import body_value, decoded_json
+from .arrow_pages import body_list_length, body_value, decoded_json, newest
 from .client import SEARCH_CURSOR, IntercomClient, work_through
 from .search import Filter, contacts_days_query, exact_updated_query
 
@@ -116,6 +117,8 @@ class SlicedSearch:
     path: str
     scheme: ExactSlicing | DaySlicing
     parse_body: Callable[[bytes], Any] | None
+    data_key: str = "data"
+    """Where a page lists its rows."""
     probes: int = 0
     """Calls that only counted rows: one-row probes, and first pages of spans then cut again."""
     slices: int = 0
@@ -202,30 +205,81 @@ class SlicedSearch:
         requests = threading.Semaphore(settings.SLICE_CONCURRENCY)
 
         def read(step: _Step) -> tuple[tuple[Slice, Any] | None, list[_Step]]:
+            query = step.query or self.scheme.query(step.piece)
             with _Slot(requests) as slot:
                 body = self.client.search_page(
-                    self.path,
-                    self.scheme.query(step.piece),
-                    slot.freed_by(self.parse_body),
-                    "ascending",
-                    step.cursor,
+                    self.path, query, slot.freed_by(self.parse_body), "ascending", step.cursor
                 )
             count = total_of(body) if step.count is None else step.count
             parts = cut(step.piece, count) if step.count is None and cut is not None else []
-            with self._counting:
-                self.probes += bool(parts)
-                self.slices += not parts and not step.pages
             if parts:
-                return None, [_Step(part, None) for part in parts]
-            cursor = body_value(body, SEARCH_CURSOR)
-            following = [_Step(step.piece, count, cursor, step.pages + 1)] if cursor else []
-            return (step.piece, body), following
+                assert cut is not None
+                return self._cut_again(step, query, body, count, parts, cut)
+            with self._counting:
+                self.slices += not step.pages
+            return (step.piece, body), self._next_page(step, query, body, count)
 
         threads = settings.SLICE_CONCURRENCY + settings.SLICE_PARSERS
         # pages held at once: one per thread and those waiting to be read, 64 as before the parsers (peak RSS
         # of 200,000 contacts, benchmark (e), is within 10 MB of its 300 MB target)
         waiting = 2 * settings.SLICE_CONCURRENCY - threads
         yield from work_through(first, read, threads, _Step.order, depth=max(1, waiting))
+
+    def _cut_again(
+        self,
+        span: _Step,
+        query: Filter,
+        body: Any,
+        count: int,
+        parts: list[Slice],
+        cut: Callable[[Slice, int], list[Slice]],
+    ) -> tuple[tuple[Slice, Any] | None, list[_Step]]:
+        """A span too large, cut into `parts`. Its page, the span's oldest rows, is the first page of the
+        first part too, which is read on with the span's query up to that part's end (rows past it are the
+        next part's: dropped on arrival), if the page's rows say the part fits a slice. Else the page only
+        counted the span: each part starts from its own first page. Either way no row is read twice."""
+        head, rest = parts[0], parts[1:]
+        estimate = self._rows_within(body, head)
+        if estimate is None or cut(head, estimate):
+            with self._counting:
+                self.probes += 1
+            return None, [_Step(part, None) for part in parts]
+        with self._counting:
+            self.slices += 1
+        # read in turn as the span's share of a part at least: a first page only tells the density where
+        # the part starts, and a part growing denser read last kept 4 chains running alone for a second
+        head_step = _Step(head, max(estimate, math.ceil(count / len(parts))), span.cursor, span.pages, query)
+        return (head, body), [
+            *self._next_page(head_step, query, body, estimate),
+            *(_Step(p, None) for p in rest),
+        ]
+
+    def _rows_within(self, body: Any, head: Slice) -> int | None:
+        """About how many rows the first part of a span holds, from the span's first page: the page's rows
+        below the part's end, or, when the page ends before it, its rows spread evenly over the part (None
+        without a row to go by)."""
+        newest_at = newest(body, self.data_key, "updated_at")
+        rows = body_list_length(body, (self.data_key,))
+        if newest_at is None or not rows or head.end is None:
+            return None
+        if newest_at >= head.end or body_value(body, SEARCH_CURSOR) is None:
+            return rows
+        return math.ceil(rows * (head.end - head.start) / max(1, newest_at - head.start + 1))
+
+    def _next_page(self, step: _Step, query: Filter, body: Any, count: int) -> list[_Step]:
+        """The step after `step`'s page, if its slice has more: a part read with a wider span's query ends
+        once a page reaches the part's end."""
+        cursor = body_value(body, SEARCH_CURSOR)
+        if not cursor:
+            return []
+        if step.query is not None and step.piece.end is not None:
+            newest_at = newest(body, self.data_key, "updated_at")
+            if newest_at is None or newest_at >= step.piece.end:
+                return []
+            # the rows read so far, spread over the part, as its count: a part growing denser is read sooner
+            span, covered = step.piece.end - step.piece.start, max(1, newest_at - step.piece.start + 1)
+            count = max(count, math.ceil((step.pages + 1) * settings.PER_PAGE * span / covered))
+        return [_Step(step.piece, count, cursor, step.pages + 1, step.query)]
 
     def _floor(self, start: int) -> int:
         return self.scheme.floor(start) if isinstance(self.scheme, DaySlicing) else start
@@ -283,6 +337,8 @@ class _Step:
     count: int | None
     cursor: str | None = None
     pages: int = 0
+    query: Filter | None = field(default=None, compare=False)
+    """The query read when not the piece's own: a span cut again whose first part goes on from its page."""
 
     def order(self) -> tuple[int, int]:
         if self.count is None:

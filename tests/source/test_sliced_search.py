@@ -11,6 +11,7 @@ import math
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -256,19 +257,38 @@ def test_the_slices_with_the_most_pages_left_are_read_first(monkeypatch: pytest.
     assert order == [(1_000, 1_000), (0, 0), (1_000, 1_100), (2_000, 2_000), (0, 100), (1_000, 1_200)]
 
 
-def streamed(stamps: list[int], start: int, stop: int, open_end: bool = False) -> tuple[list[Slice], int]:
-    """The slices a streamed read found in [start, stop) and the calls it made; every stamp read once."""
+@dataclass
+class Streamed:
+    """What a streamed read of a fake search did: its slices, calls, pages handed on and pages dropped."""
+
+    slices: list[Slice]
+    calls: int
+    pages: int
+    dropped: int
+
+
+def stream_of(stamps: list[int], start: int, stop: int, open_end: bool = False) -> Streamed:
+    """A streamed read of [start, stop) (open above with `open_end`) over `stamps`; every stamp read once."""
     api = CountingSearch(stamps)
     sliced = SlicedSearch(api, "/conversations/search", ExactSlicing(), None)  # type: ignore[arg-type]
     total = len([t for t in stamps if start <= t < stop])
     read: list[int] = []
     slices: set[Slice] = set()
+    pages = 0
     for piece, page in sliced.stream(start, stop, total, open_end):
         rows = [row["updated_at"] for row in page["data"]]
         read += [t for t in rows if piece.holds(t)]
         slices.add(piece)
+        pages += 1
     assert sorted(read) == sorted(stamps), "a row read twice or never"
-    return sorted(slices), api.calls
+    assert api.calls == pages + sliced.probes, "a call neither handed on nor counted as dropped"
+    return Streamed(sorted(slices), api.calls, pages, sliced.probes)
+
+
+def streamed(stamps: list[int], start: int, stop: int, open_end: bool = False) -> tuple[list[Slice], int]:
+    """The slices a streamed read found in [start, stop) and the calls it made; every stamp read once."""
+    read = stream_of(stamps, start, stop, open_end)
+    return read.slices, read.calls
 
 
 def test_a_streamed_backfill_reads_each_row_once_and_asks_no_slice_for_its_count() -> None:
@@ -279,17 +299,42 @@ def test_a_streamed_backfill_reads_each_row_once_and_asks_no_slice_for_its_count
     assert all(left.end == right.start for left, right in zip(slices, slices[1:], strict=False))
 
 
-def test_a_streamed_span_too_large_is_cut_again_and_its_page_dropped() -> None:
-    """900 rows in the last tenth of the range, and an open end: the spans holding them are cut again (their
-    first pages dropped), the empty ones cost a page each, and the last slice stays open."""
+def test_a_span_too_large_is_cut_again_and_its_page_starts_its_first_part() -> None:
+    """900 rows in the last tenth of the range, and an open end: the spans holding them are cut again, and
+    each one's page, holding its first part whole, is that part's page; the empty spans cost a page each,
+    and the last slice stays open. No call is spent on counting alone."""
     stamps = list(range(9_000, 9_900))
-    slices, calls = streamed(stamps, 0, 10_000, open_end=True)
+    read = stream_of(stamps, 0, 10_000, open_end=True)
+    slices = read.slices
     assert slices[0].start == 0 and slices[-1].end is None
     assert all(left.end == right.start for left, right in zip(slices, slices[1:], strict=False))
     assert all(sum(piece.holds(t) for t in stamps) <= 150 for piece in slices)  # a page each
-    # dropped: the open sixth of the range (900 rows), then 4 of the 6 parts it was cut into (167 to 278
-    # rows each: their halves fit)
-    assert calls == len(slices) + 1 + 4
+    assert read.dropped == 0 and read.calls == read.pages == len(slices)
+
+
+def test_the_first_part_of_a_span_cut_again_is_read_on_with_the_span_s_query_up_to_its_end(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Slices of 400: [6,667, 10,000) holds 666 rows and is cut in two. Its first page (150 rows up to
+    7,412) says the first half holds about 335, so that half goes on from it, page after page of the
+    span's query, and stops at the page that reaches 8,333; the rows past it are the second half's."""
+    monkeypatch.setattr(settings, "SLICE_ROWS", 400)
+    stamps = [*range(0, 5_000, 50), *range(5_000, 10_000, 5)]
+    read = stream_of(stamps, 0, 10_000)
+    assert Slice(6_667, 8_333) in read.slices and Slice(8_333, 10_000) in read.slices
+    # 67 rows: 1 page; 367 rows: 3; the first half, 333 rows, 3 pages of the span's query (the first one
+    # the span's own); the second half, 334 rows: 3
+    assert read.dropped == 0 and read.calls == 1 + 3 + 3 + 3
+
+
+def test_a_span_whose_page_shows_its_first_part_too_large_only_counted_it() -> None:
+    """300 rows in the first 300 seconds of a range of 10,000: a span's first page ending at second 149
+    says its first part holds far more than a slice, so the page is dropped and the parts are read from
+    their own first pages, cut again until they fit."""
+    stamps = [*range(0, 300), 9_000]
+    read = stream_of(stamps, 0, 10_000)
+    assert read.dropped >= 1
+    assert all(sum(piece.holds(t) for t in stamps) <= 150 for piece in read.slices)
 
 
 def test_an_error_in_any_slice_reaches_the_reader() -> None:
