@@ -4,11 +4,11 @@ A search's pages form one cursor chain: each page needs the one before it, so 20
 requests in a row, about 22 minutes at the ~1 s a real search page takes. A backfill instead cuts its range
 of `updated_at` into slices of about `SLICE_ROWS` rows (`SlicedSearch.stream`): each span's first page tells
 its `total_count`, and makes it a slice or has it cut again (its page then starts the first of its parts
-when it can: `_Step.query`). Up to `SLICE_CONCURRENCY` requests run at once,
-the next going to the slice with the most pages left, every request under the run's one rate limiter. A
-chunk of a backfill (chunks.py) is planned first with one-row probes (`SlicedSearch.plan`), then read the
-same way. A range of at most `SLICE_MIN_ROWS` rows is read as one chain, as before: an incremental run with
-nothing changed still costs one search call.
+when it can: `_Step.query`). Up to `SLICE_CONCURRENCY` requests run at once, the next going to the slice
+with the most pages left, every request under the run's one rate limiter. A chunk of a backfill (chunks.py)
+is planned first with one-row probes (`SlicedSearch.plan`), then read the same way. A range of at most
+`SLICE_MIN_ROWS` rows is read as one chain, as before: an incremental run with nothing changed still costs
+one search call.
 
 Edges: each slice is a half-open range [start, end) of unix seconds, and its rows are filtered to exactly
 that range on arrival, whatever the API's bounds match, so no row is read into two slices or falls between
@@ -211,10 +211,8 @@ class SlicedSearch:
                     self.path, query, slot.freed_by(self.parse_body), "ascending", step.cursor
                 )
             count = total_of(body) if step.count is None else step.count
-            parts = cut(step.piece, count) if step.count is None and cut is not None else []
-            if parts:
-                assert cut is not None
-                return self._cut_again(step, query, body, count, parts, cut)
+            if step.count is None and cut is not None and (parts := cut(step.piece, count)):
+                return self._cut_again(step, query, body, parts, cut)
             with self._counting:
                 self.slices += not step.pages
             return (step.piece, body), self._next_page(step, query, body, count)
@@ -230,7 +228,6 @@ class SlicedSearch:
         span: _Step,
         query: Filter,
         body: Any,
-        count: int,
         parts: list[Slice],
         cut: Callable[[Slice, int], list[Slice]],
     ) -> tuple[tuple[Slice, Any] | None, list[_Step]]:
@@ -246,9 +243,7 @@ class SlicedSearch:
             return None, [_Step(part, None) for part in parts]
         with self._counting:
             self.slices += 1
-        # read in turn as the span's share of a part at least: a first page only tells the density where
-        # the part starts, and a part growing denser read last kept 4 chains running alone for a second
-        head_step = _Step(head, max(estimate, math.ceil(count / len(parts))), span.cursor, span.pages, query)
+        head_step = _Step(head, estimate, span.cursor, span.pages, query)
         return (head, body), [
             *self._next_page(head_step, query, body, estimate),
             *(_Step(p, None) for p in rest),
@@ -276,7 +271,8 @@ class SlicedSearch:
             newest_at = newest(body, self.data_key, "updated_at")
             if newest_at is None or newest_at >= step.piece.end:
                 return []
-            # the rows read so far, spread over the part, as its count: a part growing denser is read sooner
+            # the rows read so far, spread over the part, as its count: a first page only tells the density
+            # where the part starts, and parts growing denser, read last, kept 4 chains running alone for 1 s
             span, covered = step.piece.end - step.piece.start, max(1, newest_at - step.piece.start + 1)
             count = max(count, math.ceil((step.pages + 1) * settings.PER_PAGE * span / covered))
         return [_Step(step.piece, count, cursor, step.pages + 1, step.query)]
