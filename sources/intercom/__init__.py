@@ -20,7 +20,7 @@ from .arrow_pages import Pages
 from .build import build_resources
 from .catalogue import ENTRIES
 from .client import IntercomClient, make_client
-from .config import parse_date_range
+from .config import parse_date_range, register_source_defaults
 from .errors import (
     AuthenticationError,
     ConfigurationError,
@@ -117,6 +117,7 @@ def intercom_source(
             GET /contacts: one more call per 150 contacts and one per contact).
     """
     start, end = parse_date_range(start_date, end_date)
+    register_source_defaults()
     if data_events_scope not in DATA_EVENTS_SCOPES:
         raise ConfigurationError(
             f"data_events_scope must be one of {', '.join(DATA_EVENTS_SCOPES)}, not {data_events_scope!r}."

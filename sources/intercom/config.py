@@ -1,11 +1,15 @@
-"""Validation of user input that must fail before any request is made."""
+"""Validation of user input that must fail before any request is made; the source's own config defaults."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Any
 
+import dlt
 import pendulum
+from dlt.common.configuration.container import Container
+from dlt.common.configuration.providers import DictionaryProvider
+from dlt.common.configuration.specs.pluggable_run_context import PluggableRunContext
 
 from . import settings
 from .errors import ConfigurationError
@@ -47,3 +51,20 @@ def parse_date_range(start: Any, end: Any) -> tuple[pendulum.DateTime, pendulum.
             f" {start_value.to_iso8601_string()}: swap them or widen the range."
         )
     return start_value, end_value
+
+
+class SourceDefaults(DictionaryProvider):
+    """dlt settings this source needs wherever it runs (a user's project has no `.dlt/config.toml` of ours),
+    scoped to the source's own config section and consulted last: any value the user sets wins."""
+
+    NAME = "Intercom source defaults"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._config_doc = {"sources": {"intercom": dict(settings.SOURCE_CONFIG_DEFAULTS)}}
+
+
+def register_source_defaults() -> None:
+    """Adds `SourceDefaults` to dlt's config providers, once per run context."""
+    if SourceDefaults.NAME not in Container()[PluggableRunContext].providers:
+        dlt.config.register_provider(SourceDefaults())

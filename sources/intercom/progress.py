@@ -28,20 +28,24 @@ class ApiUsageReporter:
         self._reported_requests = 0
 
     def __call__(self, item: Any) -> Any:
-        if threading.current_thread() is threading.main_thread():
+        # dlt maps a list item row by row: most calls find no new request, and skip the collector lookup
+        if self._client.request_count != self._reported_requests and threading.main_thread() is (
+            threading.current_thread()
+        ):
             self.report(_active_collector())
         return item
 
     def report(self, collector: Collector) -> None:
         requests = self._client.request_count
-        if collector is NULL_COLLECTOR or requests == self._reported_requests:
+        if requests == self._reported_requests:
             return
-        waited = self._client.session.limiter.waited_seconds
-        collector.update(
-            REQUESTS_COUNTER,
-            inc=requests - self._reported_requests,
-            message=f"rate-limit wait {waited:.1f} s",
-        )
+        if collector is not NULL_COLLECTOR:  # else nobody is shown the requests made until now
+            waited = self._client.session.limiter.waited_seconds
+            collector.update(
+                REQUESTS_COUNTER,
+                inc=requests - self._reported_requests,
+                message=f"rate-limit wait {waited:.1f} s",
+            )
         self._reported_requests = requests
 
 

@@ -6,6 +6,7 @@ dlt flattens nested objects into columns (`location__city`) and turns lists into
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -16,6 +17,7 @@ from .settings import CONTACT_TRUNCATED_LISTS, TIMESTAMP_KEYS_EXTRA
 Record = dict[str, Any]
 
 
+@functools.lru_cache(maxsize=4096)  # field names: asked about for every field of every row on the row path
 def is_timestamp_key(key: str) -> bool:
     return key.endswith("_at") or key in TIMESTAMP_KEYS_EXTRA
 

@@ -16,6 +16,14 @@ PER_PAGE: Final = 150
 
 DEFAULT_START_DATE: Final = "1970-01-01T00:00:00Z"
 
+SOURCE_CONFIG_DEFAULTS: Final[dict[str, dict[str, object]]] = {"data_writer": {"buffer_max_items": 500}}
+"""dlt settings under `sources.intercom` the source supplies when the user sets none (config.SourceDefaults).
+
+`data_writer.buffer_max_items`: rows an extract holds per table before writing them out (dlt: 5,000). The row
+path's rows (contacts with social profiles) were written 5,000 at a time: the last batch, written only once
+every page was in, took 0.2 s after the last response of a 200,000-contact backfill (14 ms at 500). Arrow
+batches hold more rows than either, so each is written as it comes, as before."""
+
 CONTACTS_LOOKBACK_SECONDS: Final = 3_600
 """Contact search indexes new contacts "a few minutes" late (the spec); each run re-reads this far before
 its cursor (an hour, as Hevo does). Search matches dates by whole day, so the query asks for whole days,

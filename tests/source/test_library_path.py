@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from pathlib import Path
 
 import dlt
@@ -12,7 +13,7 @@ import sources.intercom as package
 from sources.intercom import AuthenticationError, finish_interrupted_loads, intercom_source, table_row_counts
 from sources.intercom.runs import check_access
 from tests.robustness.support import assert_matches_workspace, mutate
-from tests.source.conftest import TOKEN, Harness
+from tests.source.conftest import TOKEN, Harness, start_harness
 
 FEEDS = ("contact_changes", "company_changes", "ticket_changes")
 
@@ -87,3 +88,38 @@ def test_check_access_reaches_the_host_the_source_would(harness: Harness, monkey
     assert harness.server.counters["GET /me"] == 1
     with pytest.raises(AuthenticationError):
         check_access("not-the-token")
+
+
+def extract_flush_sizes(harness: Harness, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Rows in each write of contacts' row-path (jsonl) extract file, over a row-path extract of contacts."""
+    from dlt.common.data_writers.buffered import BufferedDataWriter
+
+    sizes: list[int] = []
+    flush = BufferedDataWriter._flush_items
+
+    def recording_flush(self: BufferedDataWriter, allow_empty_file: bool = False) -> None:
+        if self.writer_spec.file_format == "typed-jsonl" and "contacts" in str(self._file_name):
+            sizes.append(self._buffered_items_count)
+        flush(self, allow_empty_file)
+
+    monkeypatch.setattr(BufferedDataWriter, "_flush_items", recording_flush)
+    harness.pipeline().extract(harness.source(("contacts",), arrow=False))
+    return [size for size in sizes if size]
+
+
+def test_the_extract_writes_rows_out_as_they_come_unless_the_user_configures_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The source's own default (settings.SOURCE_CONFIG_DEFAULTS) writes a table's rows out once 500 are held
+    (an item's rows go together), where dlt holds 5,000 and wrote the last of them only after the last page;
+    a user's setting wins."""
+    harness, server = start_harness(tmp_path, contacts=1_200, companies=5, conversations=5, tickets=0)
+    try:
+        sizes = extract_flush_sizes(harness, monkeypatch)
+        assert sum(sizes) == 1_200 and len(sizes) >= 2, sizes
+
+        monkeypatch.setenv("SOURCES__INTERCOM__DATA_WRITER__BUFFER_MAX_ITEMS", "5000")
+        first_run_again = replace(harness, pipeline_name="user_configured")
+        assert extract_flush_sizes(first_run_again, monkeypatch) == [1_200]
+    finally:
+        server.stop()
