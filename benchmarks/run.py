@@ -21,9 +21,9 @@ Sections (`--only`):
   models   the analytics models after a load of the tables they read (the throughput workspace): build as
            views, read every mart completely, build as tables, read again; seconds and peak RSS
            (`benchmarks/models_once.py`, a fresh process from the repository root)
-  e        a contacts backfill read as slices (200,000 contacts, 500 ± 100 ms latency, 10,000/min): extract,
-           normalize, load, search pages and probes, 429s, peak RSS, beside the bound
-           max(calls / rate, latency × pages / concurrent slices) and the one-chain figure
+  e        a contacts backfill read as slices (200,000 contacts, 500 ± 100 ms latency, 10,000/min), 3 runs:
+           extract, normalize, load, search pages and probes, 429s, peak RSS, the median extract beside the
+           bound max(calls / rate, latency × pages / concurrent slices) and the one-chain figure
   f        the mixed workspace (5,000 contacts, 485 companies, 1,500 conversations with their parts, the small
            tables; 150 ± 50 ms, 10,000/min) through the CLI: whole-process wall time, 3 runs, the median
            beside the rate bound (counted calls / rate), each run's extract / normalize / load from its trace
@@ -125,6 +125,7 @@ class Plan:
     mixed: WorkspaceSize
     """(f): the mixed workspace loaded through the CLI."""
     mixed_runs: int = 3
+    sliced_runs: int = 3
     backfill_latency_ms: int = 150
     sweep_latencies_ms: tuple[int, ...] = SWEEP_LATENCIES_MS
     sweep_workers: tuple[int, ...] = SWEEP_WORKERS
@@ -153,6 +154,7 @@ QUICK = Plan(
     sliced=WorkspaceSize(contacts=20_000, companies=100, conversations=100),
     mixed=WorkspaceSize(contacts=5_000, companies=485, conversations=1_500),
     mixed_runs=1,
+    sliced_runs=1,
     sweep_latencies_ms=(150,),
 )
 
@@ -498,16 +500,24 @@ def table_rows(database: Path, dataset: str, table: str) -> int | None:
 
 
 def sliced_section(runner: Runner, plan: Plan, results: Result) -> None:
-    """(e): a contacts backfill under real latency, read as slices, in a fresh process from a window
-    boundary; the connector's INFO log tells how many slices and probe calls its plan took."""
+    """(e): a contacts backfill under real latency, read as slices, `plan.sliced_runs` times, each in a fresh
+    process from a window boundary with a fresh pipeline; the connector's INFO log tells how many slices and
+    probe calls its plan took. The run of median extract time is the one reported in full."""
     size, knobs = plan.sliced, {**SLICED_LATENCY, "rate_limit": ISSUE_RATE_LIMIT}
+    runs: list[Result] = []
     with started(size, **knobs) as sim:
-        workdir = runner.workdir("sliced")
-        progress(f"(e) contacts backfill as slices: {size.contacts:,} contacts")
-        load = runner.load(sim, ("contacts",), workdir=workdir, env=INFO_LOGS)
-    load["slicing"] = slicing_logged((workdir / "stderr.log").read_text())
+        for repetition in range(1, plan.sliced_runs + 1):
+            workdir = runner.workdir(f"sliced-{repetition}")
+            progress(
+                f"(e) contacts backfill as slices: {size.contacts:,} contacts,"
+                f" run {repetition}/{plan.sliced_runs}"
+            )
+            load = runner.load(sim, ("contacts",), workdir=workdir, env=INFO_LOGS)
+            load["slicing"] = slicing_logged((workdir / "stderr.log").read_text())
+            runs.append(load)
+    by_extract = sorted(runs, key=lambda run: float(run["seconds"]["extract"]))
     results["e"] = {"simulator": simulator_command(size, **knobs), **knobs, "contacts": size.contacts}
-    results["e"].update(chains=settings.SLICE_CONCURRENCY, load=load)
+    results["e"].update(chains=settings.SLICE_CONCURRENCY, runs=runs, load=by_extract[(len(runs) - 1) // 2])
 
 
 SLICING_LINE = re.compile(r"(\w+): ([\d,]+) rows read as (\d+) slices \((\d+) probe calls\)")
