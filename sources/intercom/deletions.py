@@ -14,6 +14,7 @@ by `GONE_ROW`.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -84,6 +85,13 @@ def _current_versions(table: str) -> str:
     return f" AND {valid_to} IS NULL" if valid_to in columns else ""
 
 
+_ONE_QUERY_AT_A_TIME = threading.Lock()
+"""Feeds query the destination at the same time (a first load's `holds_rows`, the gone markers' stored ids),
+and each `pipeline.sql_client()` may reload the pipeline's schema in place (dlt's `replace_schema_content`
+empties it for a moment): a client built from it at that moment found no naming convention ("'NoneType'
+object has no attribute 'max_length'", a CI run of the destinations tests)."""
+
+
 def _query(table: str, sql: str, params: tuple[Any, ...], with_names: bool = False) -> list[Any]:
     """Runs `sql` on the destination's copy of `table`; [] when the table does not exist yet.
 
@@ -91,7 +99,7 @@ def _query(table: str, sql: str, params: tuple[Any, ...], with_names: bool = Fal
     configuration contexts with the extract itself, and opening a destination client there swaps them under
     it (`ContainerInjectableContextMangled`). A thread of our own has contexts of its own."""
     pipeline = dlt.current.pipeline()
-    with ThreadPoolExecutor(1, thread_name_prefix="intercom-destination") as own_thread:
+    with _ONE_QUERY_AT_A_TIME, ThreadPoolExecutor(1, thread_name_prefix="intercom-destination") as own_thread:
         return own_thread.submit(_query_pipeline, pipeline, table, sql, params, with_names).result()
 
 

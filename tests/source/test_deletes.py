@@ -2,6 +2,14 @@
 
 from __future__ import annotations
 
+import sys
+import threading
+from pathlib import Path
+
+import dlt
+from dlt.common.configuration.container import Container
+
+from sources.intercom import deletions
 from tests.source.conftest import Harness
 
 RESOURCES = ("contacts", "contact_tags", "contact_companies", "notes", "companies", "company_segments")
@@ -84,3 +92,41 @@ def test_marking_deleted_rows_does_not_move_a_cursor_back(harness: Harness) -> N
     assert {cid for cid, is_deleted in deleted(harness, "contacts").items() if is_deleted} == {gone_contact}
     assert cursor_of(harness, "company_changes") == ws.companies[renamed_company]["updated_at"]
     assert cursor_of(harness, "contact_changes") == max(c["updated_at"] for c in ws.contacts.values())
+
+
+def test_feeds_querying_the_destination_at_once_each_get_their_rows(tmp_path: Path) -> None:
+    """Feeds ask the destination for stored rows at the same time (gone markers, a first load's check), and
+    each `pipeline.sql_client()` may reload the pipeline's schema in place: unserialized, a query met it
+    empty ("'NoneType' object has no attribute 'max_length'", as a CI run of the destinations tests did)."""
+    pipeline = dlt.pipeline(
+        "concurrent_queries",
+        destination=dlt.destinations.duckdb(str(tmp_path / "queries.duckdb")),
+        dataset_name="queries_data",
+        pipelines_dir=str(tmp_path / "pipelines"),
+    )
+    pipeline.run([{"id": str(n)} for n in range(50)], table_name="contacts")
+    pipeline.activate()
+    errors: list[BaseException] = []
+    counts: list[int] = []
+
+    def query() -> None:
+        try:
+            for _ in range(10):
+                counts.append(len(deletions._query("contacts", "SELECT id FROM {table}", ())))
+        except BaseException as exc:  # noqa: BLE001 - handed to the test's thread
+            errors.append(exc)
+
+    # named as dlt names its pool threads, which share the extract's contexts, as the feeds' threads do
+    prefix = Container.thread_pool_prefix()
+    threads = [threading.Thread(target=query, name=f"{prefix}{n}") for n in range(8)]
+    switching = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # threads swap often: a moment's inconsistency is met, not missed
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(switching)
+    assert not errors, errors[0]
+    assert counts == [50] * 80
