@@ -28,10 +28,9 @@ class ApiUsageReporter:
         self._reported_requests = 0
 
     def __call__(self, item: Any) -> Any:
-        # dlt maps a list item row by row: most calls find no new request, and skip the collector lookup
-        if self._client.request_count != self._reported_requests and threading.main_thread() is (
-            threading.current_thread()
-        ):
+        if self._client.request_count == self._reported_requests:
+            return item  # dlt maps a list row by row: most rows come with no new request to report
+        if threading.current_thread() is threading.main_thread():
             self.report(_active_collector())
         return item
 
